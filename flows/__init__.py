@@ -1,0 +1,1 @@
+"""The edges and the orchestration: HTTP clients, Prefect flows, the CLI, settings."""

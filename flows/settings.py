@@ -1,0 +1,92 @@
+"""Settings, built once at the entry point and passed down.
+
+Every field can be set by an environment variable `CLAUSETRAIL_<FIELD>` (upper
+case) or by the CLI; the CLI wins. Nothing reads the environment at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from transforms.records import DocumentSpec
+from transforms.registry import RegistryError, parse_registry
+
+DEFAULT_USER_AGENT = (
+    "clausetrail/0.1 (+https://github.com/clausetrail/clausetrail; policy-history research)"
+)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path = Field(
+        Path("data"), description="where the DuckDB file, raw store and exports live"
+    )
+    sources: Path = Field(
+        Path("sources.yaml"), description="the registry of platforms and documents"
+    )
+    wayback_base: str = Field(
+        "https://web.archive.org", description="archive base URL (CDX + id_ replay)"
+    )
+    live_proxy: str | None = Field(
+        None, description="HTTP proxy for live pages (the demo uses its local site)"
+    )
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_bytes: int = Field(20_000_000, description="body-size cap per fetch, in bytes")
+    cdx_per_second: float = Field(0.4, description="CDX requests per second (0 = unlimited)")
+    replay_per_second: float = Field(8.0, description="replay requests per second (0 = unlimited)")
+    max_attempts: int = 5
+    backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
+    max_wait_seconds: float = Field(300.0, description="longest Retry-After the client will sleep")
+    workers: int = Field(2, description="processes for extraction, threads for fetching")
+    progress: bool = Field(True, description="show progress bars on a terminal")
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "clausetrail.duckdb"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.data_dir / "export"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"CLAUSETRAIL_{name.upper()}"
+            if key in environ:
+                values[name] = environ[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def terms_types() -> tuple[str, ...]:
+    """The Open Terms Archive terms types (a copy of its reference list)."""
+    text = resources.files("flows").joinpath("data", "ota-terms-types.json").read_text("utf-8")
+    return tuple(json.loads(text))
+
+
+def load_registry(path: Path) -> tuple[DocumentSpec, ...]:
+    """Read and validate a registry file; errors name the file and the entry."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise RegistryError(f"{path}: registry file not found") from err
+    except yaml.YAMLError as err:
+        raise RegistryError(f"{path}: not valid YAML: {err}") from err
+    return parse_registry(data, source=str(path), terms_types=terms_types())

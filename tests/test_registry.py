@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import pytest
+
+from flows.settings import load_registry, terms_types
+from transforms.registry import RegistryError, parse_registry
+
+TYPES = terms_types()
+
+
+def registry(**doc):
+    base = {
+        "slug": "privacy",
+        "name": "Privacy",
+        "type": "Privacy Policy",
+        "urls": ["https://example.com/privacy"],
+    }
+    base.update(doc)
+    return {"platforms": [{"slug": "acme", "name": "Acme", "documents": [base]}]}
+
+
+def test_default_registry_is_valid_and_covers_the_named_platforms(repo_root: Path):
+    specs = load_registry(repo_root / "sources.yaml")
+    platforms = {s.platform for s in specs}
+    assert {"anthropic", "openai", "google", "meta", "xai", "mistral", "microsoft"} <= platforms
+    anthropic = {s.slug for s in specs if s.platform == "anthropic"}
+    assert anthropic == {"consumer-terms", "privacy-policy", "usage-policy", "commercial-terms"}
+    assert all(u.startswith("https://") for s in specs for u in s.urls)
+    assert len({s.key for s in specs}) == len(specs)
+
+
+def test_multi_page_document_keeps_url_order():
+    data = registry(urls=["https://e.com/a", "https://e.com/b"], select="main", remove=["nav"])
+    (spec,) = parse_registry(data, source="r.yaml", terms_types=TYPES)
+    assert spec.urls == ("https://e.com/a", "https://e.com/b")
+    assert spec.select == ("main",)
+    assert spec.remove == ("nav",)
+    assert spec.key == "acme/privacy"
+
+
+def test_unknown_type_lists_the_valid_ones():
+    with pytest.raises(RegistryError) as err:
+        parse_registry(registry(type="Privacy Polcy"), source="r.yaml", terms_types=TYPES)
+    message = str(err.value)
+    assert "r.yaml" in message and "document 'privacy'" in message
+    assert "'Privacy Polcy'" in message and "Acceptable Use Policy" in message
+
+
+@pytest.mark.parametrize(
+    ("doc", "fragment"),
+    [
+        ({"urls": ["ftp://e.com/x"]}, "http(s)"),
+        ({"urls": ["file:///etc/passwd"]}, "http(s)"),
+        ({"urls": []}, "non-empty list"),
+        ({"slug": "../../x"}, "'slug'"),
+        ({"select": [3]}, "CSS selector"),
+        ({"colour": "red"}, "unknown field"),
+        ({"urls": ["https://e.com/a b"]}, "whitespace"),
+    ],
+)
+def test_malformed_entries_name_file_entry_and_fault(doc, fragment):
+    with pytest.raises(RegistryError) as err:
+        parse_registry(registry(**doc), source="my.yaml", terms_types=TYPES)
+    assert "my.yaml" in str(err.value)
+    assert "acme" in str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_duplicate_documents_rejected():
+    data = registry()
+    data["platforms"][0]["documents"].append(dict(data["platforms"][0]["documents"][0]))
+    with pytest.raises(RegistryError, match="duplicate document 'acme/privacy'"):
+        parse_registry(data, source="r.yaml", terms_types=TYPES)
+
+
+def test_file_errors_name_the_file(tmp_path: Path):
+    with pytest.raises(RegistryError, match="not found"):
+        load_registry(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("platforms: [\n")
+    with pytest.raises(RegistryError, match="bad.yaml: not valid YAML"):
+        load_registry(bad)
+    top = tmp_path / "top.yaml"
+    top.write_text("- just a list\n")
+    with pytest.raises(RegistryError, match="'platforms' list"):
+        load_registry(top)

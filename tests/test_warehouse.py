@@ -1,0 +1,198 @@
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from transforms.records import DocumentSpec, Observation, sha256_hex
+from transforms.versions import build_versions
+from warehouse import load
+from warehouse.db import WarehouseLocked, WarehouseMissing, migrations, open_warehouse
+from warehouse.export import export_parquet
+from warehouse.rawstore import RawStore, RawStoreError
+
+T0 = datetime(2023, 3, 1, tzinfo=UTC)
+
+
+def spec(platform="acme", slug="privacy", urls=("https://acme.test/privacy",)):
+    return DocumentSpec(platform, platform.title(), slug, f"{slug} doc", "Privacy Policy", urls)
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    connection = open_warehouse(tmp_path / "w.duckdb")
+    yield connection
+    connection.close()
+
+
+def test_migrations_are_numbered_recorded_and_idempotent(tmp_path: Path):
+    numbers = [m.number for m in migrations()]
+    assert numbers == sorted(numbers) and numbers[0] == 1 and len(set(numbers)) == len(numbers)
+    path = tmp_path / "w.duckdb"
+    open_warehouse(path).close()
+    con = open_warehouse(path)
+    recorded = [
+        r[0] for r in con.execute("SELECT number FROM schema_migrations ORDER BY 1").fetchall()
+    ]
+    assert recorded == numbers
+    tables = {
+        r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    }
+    assert {
+        "platforms",
+        "documents",
+        "captures",
+        "versions",
+        "runs",
+        "extractions",
+        "texts",
+    } <= tables
+    con.close()
+
+
+def test_document_ids_are_issued_once_and_never_reused(con):
+    ids = load.sync_registry(con, [spec(slug="a"), spec(slug="b")], T0)
+    assert ids == {"acme/a": "D-00001", "acme/b": "D-00002"}
+    # reordered, one dropped, one added: existing ids hold, the new one gets the next number
+    ids = load.sync_registry(con, [spec(slug="c"), spec(slug="b")], T0 + timedelta(days=1))
+    assert ids == {"acme/c": "D-00003", "acme/b": "D-00002"}
+    first = con.execute(
+        "SELECT first_tracked_at FROM documents WHERE document_id='D-00002'"
+    ).fetchone()[0]
+    assert first == T0
+
+
+def _capture(i: int, document_id="D-00001", run_id="r1", raw="0" * 64):
+    when = T0 + timedelta(days=i)
+    return load.CaptureRow(
+        capture_id=load.capture_id_for("wayback", "https://acme.test/privacy", when),
+        document_id=document_id,
+        page=0,
+        source="wayback",
+        captured_at=when,
+        original_url="https://acme.test/privacy",
+        fetched_at=when,
+        run_id=run_id,
+        http_status=200,
+        mime_type="text/html",
+        raw_sha256=raw,
+        raw_bytes=10,
+    )
+
+
+def test_capture_loads_are_idempotent(con):
+    load.sync_registry(con, [spec()], T0)
+    rows = [_capture(i) for i in range(5)]
+    assert load.record_captures(con, rows) == 5
+    assert load.record_captures(con, rows, [load.ProblemRow("r2", "cdx", "x", T0)]) == 0
+    assert con.execute("SELECT count(*) FROM captures").fetchone()[0] == 5
+    times, _ = load.known_wayback(con, "https://acme.test/privacy")
+    assert len(times) == 5
+
+
+def test_a_failed_unit_of_work_leaves_nothing(con):
+    load.sync_registry(con, [spec()], T0)
+    good = _capture(1)
+    bad = load.ProblemRow("r1", "cdx", "x", T0)
+    con.execute("DROP TABLE problems")  # make the second half of the unit fail
+    with pytest.raises(duckdb.Error):
+        load.record_captures(con, [good], [bad])
+    assert con.execute("SELECT count(*) FROM captures").fetchone()[0] == 0
+
+
+def test_replace_versions_swaps_a_documents_versions_atomically(con):
+    load.sync_registry(con, [spec()], T0)
+    texts = {sha256_hex(t): t for t in ("A", "B")}
+    observations = [
+        Observation(T0 + timedelta(days=i), sha256_hex(t), (f"c{i}",)) for i, t in enumerate("AAB")
+    ]
+    versions = build_versions("D-00001", observations)
+    load.replace_versions(con, "D-00001", versions, texts, "inputs-1", [], T0)
+    load.replace_versions(con, "D-00001", versions, texts, "inputs-1", [], T0)
+    assert con.execute("SELECT count(*) FROM versions").fetchone()[0] == 2
+    assert con.execute("SELECT count(*) FROM version_captures").fetchone()[0] == 3
+    assert load.document_inputs_sha(con, "D-00001") == "inputs-1"
+    row = con.execute(
+        "SELECT text FROM analyst.document_text_at('D-00001', ?)", [T0 + timedelta(days=1, hours=3)]
+    ).fetchone()
+    assert row == ("A",)
+    assert (
+        con.execute(
+            "SELECT count(*) FROM analyst.document_text_at('D-00001', ?)", [T0 - timedelta(days=1)]
+        ).fetchone()[0]
+        == 0
+    )
+
+
+def test_raw_store_is_content_addressed_and_verifiable(tmp_path: Path):
+    store = RawStore(tmp_path / "raw")
+    sha = store.put(b"<html>hello</html>")
+    assert sha == sha256_hex(b"<html>hello</html>")
+    assert store.put(b"<html>hello</html>") == sha
+    assert store.get(sha) == b"<html>hello</html>"
+    assert list(store) == [sha]
+    assert store.check(sha).status == "ok"
+    store.path_for(sha).write_bytes(b"tampered")
+    assert store.check(sha).status == "altered"
+    with pytest.raises(RawStoreError, match="does not match"):
+        store.get(sha)
+    with pytest.raises(RawStoreError, match="not a SHA-256"):
+        store.path_for("../../etc/passwd")
+    (store.path_for(sha).parent / ".partial-x").write_bytes(b"half")
+    assert store.remove_partials() == 1
+
+
+def test_export_is_partitioned_readable_and_manifested(con, tmp_path: Path):
+    load.sync_registry(con, [spec(), spec(platform="beta")], T0)
+    load.record_captures(con, [_capture(1), _capture(2, document_id="D-00002")])
+    texts = {sha256_hex("A"): "A"}
+    versions = build_versions("D-00001", [Observation(T0, sha256_hex("A"), ("c",))])
+    load.replace_versions(con, "D-00001", versions, texts, "x", [], T0)
+    result = export_parquet(con, tmp_path / "out", created_at=T0)
+    assert (tmp_path / "out" / "captures" / "platform_id=acme").is_dir()
+    assert (tmp_path / "out" / "captures" / "platform_id=beta").is_dir()
+    manifest = json.loads(result.manifest.read_text())
+    assert manifest["tables"]["captures"] == 2 and manifest["tables"]["versions"] == 1
+    for entry in manifest["files"]:
+        path = tmp_path / "out" / entry["path"]
+        assert sha256_hex(path.read_bytes()) == entry["sha256"]
+        assert pq.ParquetFile(path).metadata.num_rows == entry["rows"]
+    table = pq.read_table(tmp_path / "out" / "versions")
+    assert table.column("text").to_pylist() == ["A"]
+    assert set(table.column("platform_id").to_pylist()) == {"acme"}
+    # a second export replaces the first, leaving no staging folders behind
+    export_parquet(con, tmp_path / "out", created_at=T0)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_second_writer_gets_a_clear_error_naming_the_holder(tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    open_warehouse(path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(30)",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(WarehouseLocked) as err:
+            open_warehouse(path)
+        assert str(holder.pid) in str(err.value)
+        assert "one writer at a time" in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path: Path):
+    with pytest.raises(WarehouseMissing, match="clausetrail run"):
+        open_warehouse(tmp_path / "nope.duckdb", read_only=True)

@@ -1,0 +1,118 @@
+"""The DuckDB file: opening it, migrating it, and the warehouse's errors.
+
+DuckDB allows one writer process at a time. `open_warehouse` turns DuckDB's
+lock error into a `WarehouseLocked` that names the process holding the file;
+readers open it read-only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+
+class WarehouseError(Exception):
+    """Base of the warehouse's errors."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the write lock on the DuckDB file."""
+
+    def __init__(self, path: Path, holder: str | None, cause: str):
+        self.path = path
+        self.holder = holder
+        who = f"process {holder}" if holder else "another process"
+        super().__init__(
+            f"{path} is open for writing by {who}. DuckDB allows one writer at a time: "
+            f"wait for that run to finish, or query the Parquet export instead. ({cause})"
+        )
+
+
+class WarehouseMissing(WarehouseError):
+    """A read-only open of a database file that does not exist yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    number: int
+    name: str
+    sql: str
+
+
+def migrations() -> tuple[Migration, ...]:
+    """Every numbered migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("warehouse").joinpath("migrations").iterdir():
+        match = re.match(r"^(\d{3})_(\w+)\.sql$", entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return tuple(sorted(found, key=lambda m: m.number))
+
+
+def views_sql() -> tuple[tuple[str, str], ...]:
+    """The analyst views, (file name, SQL), in file-name order."""
+    folder = resources.files("warehouse").joinpath("views")
+    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".sql")), key=lambda e: e.name)
+    return tuple((e.name, e.read_text(encoding="utf-8")) for e in entries)
+
+
+def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file; a writer also migrates it and (re)creates the views."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseMissing(
+            f"{path} does not exist yet: run `clausetrail run` or `clausetrail demo` first"
+        )
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as err:
+        message = str(err)
+        if "lock" in message.lower():
+            holder = re.search(r"PID (\d+)", message)
+            raise WarehouseLocked(path, holder[1] if holder else None, message) from err
+        raise WarehouseError(f"cannot open {path}: {message}") from err
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+        create_views(con)
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the migrations not yet recorded; each in its own transaction."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " number INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT number FROM schema_migrations").fetchall()}
+    applied = []
+    for migration in migrations():
+        if migration.number in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [migration.number, migration.name, datetime.now(UTC)],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.number)
+    return applied
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the analyst schema's views and macros from warehouse/views."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS analyst")
+    for _name, sql in views_sql():
+        con.execute(sql)

@@ -1,0 +1,113 @@
+"""Parquet export: every table, hive-partitioned by platform, with a manifest.
+
+The export is written into a staging folder next to the target and swapped
+in at the end, so readers never see half an export. `manifest.json` lists
+every file with its row count and SHA-256, so a dataset can be cited and
+checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+
+# table name -> SELECT giving its rows with a platform_id column to partition by
+EXPORTS: dict[str, str] = {
+    "platforms": "SELECT * FROM platforms",
+    "documents": "SELECT * FROM documents",
+    "captures": ("SELECT c.*, d.platform_id FROM captures c JOIN documents d USING (document_id)"),
+    "versions": (
+        "SELECT v.*, t.text, d.platform_id FROM versions v "
+        "JOIN documents d USING (document_id) JOIN texts t USING (text_sha256)"
+    ),
+    "version_captures": (
+        "SELECT vc.*, d.platform_id FROM version_captures vc "
+        "JOIN versions v USING (version_id) JOIN documents d USING (document_id)"
+    ),
+    "problems": (
+        "SELECT p.*, coalesce(d.platform_id, '_none') AS platform_id FROM problems p "
+        "LEFT JOIN documents d USING (document_id)"
+    ),
+}
+UNPARTITIONED: dict[str, str] = {"runs": "SELECT * FROM runs"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    out_dir: Path
+    rows: dict[str, int]
+    files: int
+    manifest: Path
+
+
+def export_parquet(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    *,
+    created_at: datetime,
+    extra_tables: dict[str, str] | None = None,
+) -> ExportResult:
+    """Write every table under `out_dir` and return what was written."""
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    rows: dict[str, int] = {}
+    tables = {**EXPORTS, **(extra_tables or {})}
+    for name, select in tables.items():
+        rows[name] = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
+        target = staging / name
+        if rows[name] == 0:
+            # An empty table still gets a file, so readers find its schema.
+            target.mkdir()
+            con.execute(f"COPY ({select}) TO '{_quote(target / 'empty.parquet')}' (FORMAT parquet)")
+            continue
+        con.execute(
+            f"COPY ({select}) TO '{_quote(target)}' "
+            "(FORMAT parquet, PARTITION_BY (platform_id), FILENAME_PATTERN 'part-{i}')"
+        )
+    for name, select in UNPARTITIONED.items():
+        rows[name] = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
+        (staging / name).mkdir()
+        con.execute(
+            f"COPY ({select}) TO '{_quote(staging / name / 'part-0.parquet')}' (FORMAT parquet)"
+        )
+
+    files = []
+    for path in sorted(p for p in staging.rglob("*.parquet")):
+        files.append(
+            {
+                "path": path.relative_to(staging).as_posix(),
+                "rows": pq.ParquetFile(path).metadata.num_rows,
+                "bytes": path.stat().st_size,
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            }
+        )
+    manifest = {
+        "created_at": created_at.isoformat(),
+        "tables": rows,
+        "files": files,
+        "partitioning": "hive, by platform_id (runs: unpartitioned)",
+        "time_zone": "UTC",
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    old = out_dir.parent / f".{out_dir.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(old)
+    staging.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+    return ExportResult(out_dir, rows, len(files), out_dir / "manifest.json")
+
+
+def _quote(path: Path) -> str:
+    """A path as a SQL string literal body (COPY targets cannot be bound)."""
+    return str(path).replace("'", "''")

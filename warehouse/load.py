@@ -1,0 +1,429 @@
+"""Loading into the warehouse. Every function writes one unit of work in one
+transaction, in bulk through Arrow, with bound values only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from transforms.records import DocumentSpec, Version, sha256_hex
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRow:
+    """One observation of one page (or a failed attempt at one)."""
+
+    capture_id: str
+    document_id: str
+    page: int
+    source: str  # live | wayback
+    captured_at: datetime
+    original_url: str
+    fetched_at: datetime
+    run_id: str
+    archive_url: str | None = None
+    http_status: int | None = None
+    mime_type: str | None = None
+    content_type: str | None = None
+    raw_sha256: str | None = None
+    raw_bytes: int | None = None
+    is_truncated: bool = False
+    wayback_digest: str | None = None
+    digest_check: str | None = None
+    is_download_skipped: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionRow:
+    raw_sha256: str
+    extractor_key: str
+    status: str
+    extracted_at: datetime
+    reason: str | None = None
+    text_sha256: str | None = None
+    title: str | None = None
+    language: str | None = None
+    fingerprint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemRow:
+    run_id: str
+    stage: str  # cdx | fetch | extract | screen
+    reason: str
+    recorded_at: datetime
+    document_id: str | None = None
+    url: str | None = None
+    captured_at: datetime | None = None
+    capture_id: str | None = None
+    detail: str | None = None
+
+    @property
+    def problem_id(self) -> str:
+        when = self.captured_at.isoformat() if self.captured_at else ""
+        key = "|".join(
+            [
+                self.stage,
+                self.document_id or "",
+                self.url or "",
+                when,
+                self.capture_id or "",
+                self.reason,
+                self.detail or "",
+            ]
+        )
+        return sha256_hex(key)[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class PageCapture:
+    """A stored capture of one page with its extraction, as processing needs it."""
+
+    capture_id: str
+    page: int
+    captured_at: datetime
+    raw_sha256: str
+    http_status: int | None
+    status: str | None  # extraction status, None when not yet extracted
+    reason: str | None
+    text_sha256: str | None
+
+
+def capture_id_for(source: str, url: str, captured_at: datetime) -> str:
+    """A capture id derived from what identifies the observation."""
+    return sha256_hex(f"{source}|{url}|{captured_at.isoformat()}")[:24]
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _arrow(
+    rows: Sequence[object], cls: type, extra: Mapping[str, object] | None = None
+) -> pa.Table:
+    names = [f.name for f in fields(cls)]
+    data = {name: [getattr(r, name) for r in rows] for name in names}
+    if extra:
+        for name, values in extra.items():
+            data[name] = list(values)  # type: ignore[arg-type]
+    return pa.table(data)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, table: str, arrow: pa.Table, *, or_ignore: bool = True
+) -> None:
+    if arrow.num_rows == 0:
+        return
+    columns = ", ".join(arrow.column_names)
+    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
+    con.register("_incoming", arrow)
+    try:
+        con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+# ---------------------------------------------------------------- registry
+
+
+def sync_registry(
+    con: duckdb.DuckDBPyConnection, specs: Sequence[DocumentSpec], now: datetime
+) -> dict[str, str]:
+    """Upsert platforms and documents; issue ids to new documents.
+
+    Returns document ids keyed by `DocumentSpec.key`. Ids are issued once, in
+    registry order, and never change or get reused.
+    """
+    with transaction(con):
+        for spec in specs:
+            con.execute(
+                "INSERT INTO platforms VALUES (?, ?) ON CONFLICT (platform_id) DO UPDATE SET name = excluded.name",
+                [spec.platform, spec.platform_name],
+            )
+        known = {
+            f"{p}/{s}": d
+            for d, p, s in con.execute(
+                "SELECT document_id, platform_id, slug FROM documents"
+            ).fetchall()
+        }
+        last = con.execute(
+            "SELECT coalesce(max(CAST(substr(document_id, 3) AS INTEGER)), 0) FROM documents"
+        ).fetchone()[0]
+        for spec in specs:
+            if spec.key in known:
+                con.execute(
+                    "UPDATE documents SET name = ?, terms_type = ?, urls = ?, select_css = ?, remove_css = ? "
+                    "WHERE document_id = ?",
+                    [
+                        spec.name,
+                        spec.terms_type,
+                        list(spec.urls),
+                        list(spec.select),
+                        list(spec.remove),
+                        known[spec.key],
+                    ],
+                )
+                continue
+            last += 1
+            document_id = f"D-{last:05d}"
+            con.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                [
+                    document_id,
+                    spec.platform,
+                    spec.slug,
+                    spec.name,
+                    spec.terms_type,
+                    list(spec.urls),
+                    list(spec.select),
+                    list(spec.remove),
+                    now,
+                ],
+            )
+            known[spec.key] = document_id
+    return {spec.key: known[spec.key] for spec in specs}
+
+
+# ---------------------------------------------------------------- captures
+
+
+def known_wayback(con: duckdb.DuckDBPyConnection, url: str) -> tuple[set[datetime], dict[str, str]]:
+    """For one URL: the archive timestamps already recorded, and raw hashes by digest."""
+    times = {
+        row[0]
+        for row in con.execute(
+            "SELECT captured_at FROM captures WHERE source = 'wayback' AND original_url = ? "
+            "AND raw_sha256 IS NOT NULL",
+            [url],
+        ).fetchall()
+    }
+    digests = dict(
+        con.execute(
+            "SELECT wayback_digest, any_value(raw_sha256) FROM captures "
+            "WHERE wayback_digest IS NOT NULL AND raw_sha256 IS NOT NULL "
+            "AND digest_check IN ('verified', 'unverifiable') AND original_url = ? "
+            "GROUP BY wayback_digest",
+            [url],
+        ).fetchall()
+    )
+    return times, digests
+
+
+def record_captures(
+    con: duckdb.DuckDBPyConnection,
+    captures: Sequence[CaptureRow],
+    problems: Sequence[ProblemRow] = (),
+) -> int:
+    """Insert captures and their problems together; existing capture ids are kept."""
+    before = con.execute("SELECT count(*) FROM captures").fetchone()[0]
+    with transaction(con):
+        _insert(con, "captures", _arrow(captures, CaptureRow))
+        _record_problems(con, problems)
+    return con.execute("SELECT count(*) FROM captures").fetchone()[0] - before
+
+
+def _record_problems(con: duckdb.DuckDBPyConnection, problems: Sequence[ProblemRow]) -> None:
+    if problems:
+        table = _arrow(problems, ProblemRow, {"problem_id": [p.problem_id for p in problems]})
+        _insert(con, "problems", table)
+
+
+def record_problems(con: duckdb.DuckDBPyConnection, problems: Sequence[ProblemRow]) -> None:
+    with transaction(con):
+        _record_problems(con, problems)
+
+
+def mark_verified(con: duckdb.DuckDBPyConnection, document_id: str, at: datetime) -> None:
+    con.execute(
+        "UPDATE documents SET last_verified_at = ? WHERE document_id = ?", [at, document_id]
+    )
+
+
+# ---------------------------------------------------------------- extraction
+
+
+def pending_extractions(
+    con: duckdb.DuckDBPyConnection, document_id: str, extractor_key: str
+) -> list[tuple[str, str | None]]:
+    """Raw bodies of a document not yet extracted with this key: (sha, content type)."""
+    return con.execute(
+        "SELECT c.raw_sha256, any_value(c.content_type) FROM captures c "
+        "LEFT JOIN extractions e ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = ? "
+        "WHERE c.document_id = ? AND c.raw_sha256 IS NOT NULL AND e.raw_sha256 IS NULL "
+        "GROUP BY c.raw_sha256 ORDER BY c.raw_sha256",
+        [extractor_key, document_id],
+    ).fetchall()
+
+
+def record_extractions(
+    con: duckdb.DuckDBPyConnection,
+    rows: Sequence[ExtractionRow],
+    texts: Mapping[str, str],
+) -> None:
+    """Store extractions and any new texts in one transaction."""
+    with transaction(con):
+        _store_texts(con, texts)
+        _insert(con, "extractions", _arrow(rows, ExtractionRow))
+
+
+def _store_texts(con: duckdb.DuckDBPyConnection, texts: Mapping[str, str]) -> None:
+    if texts:
+        shas = list(texts)
+        table = pa.table(
+            {
+                "text_sha256": shas,
+                "text": [texts[s] for s in shas],
+                "chars": [len(texts[s]) for s in shas],
+            }
+        )
+        _insert(con, "texts", table)
+
+
+def page_captures(
+    con: duckdb.DuckDBPyConnection, document_id: str, extractor_key: str
+) -> list[PageCapture]:
+    rows = con.execute(
+        "SELECT c.capture_id, c.page, c.captured_at, c.raw_sha256, c.http_status, e.status, e.reason, e.text_sha256 "
+        "FROM captures c LEFT JOIN extractions e "
+        "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = ? "
+        "WHERE c.document_id = ? AND c.raw_sha256 IS NOT NULL "
+        "ORDER BY c.captured_at, c.page, c.capture_id",
+        [extractor_key, document_id],
+    ).fetchall()
+    return [PageCapture(*row) for row in rows]
+
+
+def known_fingerprints(
+    con: duckdb.DuckDBPyConnection, fingerprints: Iterable[str], extractor_key: str
+) -> dict[str, ExtractionRow]:
+    """Extractions already made of bodies with these visible-text fingerprints."""
+    wanted = sorted(set(fingerprints))
+    if not wanted:
+        return {}
+    rows = con.execute(
+        "SELECT fingerprint, arg_min(raw_sha256, raw_sha256), arg_min(status, raw_sha256), "
+        "arg_min(extracted_at, raw_sha256), arg_min(reason, raw_sha256), "
+        "arg_min(text_sha256, raw_sha256), arg_min(title, raw_sha256), arg_min(language, raw_sha256) "
+        "FROM extractions WHERE extractor_key = ? AND list_contains(?, fingerprint) "
+        "GROUP BY fingerprint",
+        [extractor_key, wanted],
+    ).fetchall()
+    return {
+        fp: ExtractionRow(raw, extractor_key, status, at, reason, text, title, lang, fp)
+        for fp, raw, status, at, reason, text, title, lang in rows
+    }
+
+
+def load_texts(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(shas))
+    if not wanted:
+        return {}
+    rows = con.execute(
+        "SELECT text_sha256, text FROM texts WHERE list_contains(?, text_sha256)", [wanted]
+    ).fetchall()
+    return dict(rows)
+
+
+# ---------------------------------------------------------------- versions
+
+
+def document_inputs_sha(con: duckdb.DuckDBPyConnection, document_id: str) -> str | None:
+    row = con.execute(
+        "SELECT inputs_sha256 FROM document_state WHERE document_id = ?", [document_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def replace_versions(
+    con: duckdb.DuckDBPyConnection,
+    document_id: str,
+    versions: Sequence[Version],
+    texts: Mapping[str, str],
+    inputs_sha256: str,
+    problems: Sequence[ProblemRow],
+    now: datetime,
+) -> None:
+    """Swap a document's versions for a freshly built set, in one transaction."""
+    version_table = pa.table(
+        {
+            "version_id": [v.version_id for v in versions],
+            "document_id": [v.document_id for v in versions],
+            "text_sha256": [v.text_sha256 for v in versions],
+            "valid_from": [v.valid_from for v in versions],
+            "valid_to": pa.array([v.valid_to for v in versions], pa.timestamp("us", tz="UTC")),
+            "last_seen_at": [v.last_seen_at for v in versions],
+            "capture_count": pa.array([len(v.capture_ids) for v in versions], pa.int32()),
+            "stated_date": pa.array([v.stated_date for v in versions], pa.date32()),
+        }
+    )
+    links = pa.table(
+        {
+            "version_id": [v.version_id for v in versions for _ in v.capture_ids],
+            "capture_id": [c for v in versions for c in v.capture_ids],
+        }
+    )
+    with transaction(con):
+        _store_texts(con, texts)
+        con.execute(
+            "DELETE FROM version_captures WHERE version_id IN "
+            "(SELECT version_id FROM versions WHERE document_id = ?)",
+            [document_id],
+        )
+        con.execute("DELETE FROM versions WHERE document_id = ?", [document_id])
+        _insert(con, "versions", version_table, or_ignore=False)
+        _insert(con, "version_captures", links)
+        _record_problems(con, problems)
+        con.execute(
+            "INSERT INTO document_state VALUES (?, ?, ?) ON CONFLICT (document_id) "
+            "DO UPDATE SET inputs_sha256 = excluded.inputs_sha256, built_at = excluded.built_at",
+            [document_id, inputs_sha256, now],
+        )
+
+
+# ---------------------------------------------------------------- runs
+
+
+def start_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    flow: str,
+    started_at: datetime,
+    parameters: Mapping[str, object],
+) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL, NULL)",
+        [run_id, flow, started_at, json.dumps(parameters, default=str, sort_keys=True)],
+    )
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    finished_at: datetime,
+    status: str,
+    counts: Mapping[str, object],
+    message: str | None = None,
+) -> None:
+    con.execute(
+        "UPDATE runs SET finished_at = ?, status = ?, counts = ?, message = ? WHERE run_id = ?",
+        [finished_at, status, json.dumps(counts, default=str, sort_keys=True), message, run_id],
+    )
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    names = ["platforms", "documents", "captures", "versions", "problems", "runs"]
+    return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
