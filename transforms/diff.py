@@ -1,0 +1,93 @@
+"""Word-level diff of two clause texts: structured ops and a readable rendering.
+
+Words are whitespace-separated tokens; difflib's SequenceMatcher (no
+autojunk, so frequent words like "the" are not ignored) finds the opcodes.
+Each op carries its words joined by single spaces, so the ops of a diff hold
+both texts in full: `apply_diff(old, ops)` rebuilds the new text
+(whitespace-normalised) and checks the old words on the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+OPS = ("equal", "insert", "delete", "replace")
+
+
+class DiffError(ValueError):
+    """Ops that do not belong to the text they are applied to."""
+
+
+@dataclass(frozen=True, slots=True)
+class DiffOp:
+    """One run of words: kept, inserted, deleted or replaced."""
+
+    op: str  # "equal" | "insert" | "delete" | "replace"
+    old: str  # the old words, joined with single spaces ("" for insert)
+    new: str  # the new words ("" for delete; same as old for equal)
+
+
+def diff_words(old: str, new: str) -> tuple[DiffOp, ...]:
+    """The word-level ops that turn `old` into `new`."""
+    a, b = old.split(), new.split()
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return tuple(
+        DiffOp(tag, " ".join(a[i1:i2]), " ".join(b[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+    )
+
+
+def apply_diff(old: str, ops: Iterable[DiffOp]) -> str:
+    """Rebuild the new text from the old one and its ops (whitespace-normalised).
+
+    Raises DiffError when an op's old words are not the next words of `old`.
+    """
+    words = old.split()
+    position = 0
+    out: list[str] = []
+    for op in ops:
+        if op.op not in OPS:
+            raise DiffError(f"unknown diff op {op.op!r}")
+        expected = op.old.split()
+        got = words[position : position + len(expected)]
+        if got != expected:
+            raise DiffError(
+                f"diff op {op.op} expects {op.old!r} at word {position}, text has {' '.join(got)!r}"
+            )
+        position += len(expected)
+        out.extend((op.old if op.op == "equal" else op.new).split())
+    if position != len(words):
+        raise DiffError(f"diff ops cover {position} of {len(words)} words of the old text")
+    return " ".join(out)
+
+
+def render_diff(ops: Iterable[DiffOp], *, context: int = 6) -> str:
+    """A one-line readable diff: ``… kept words [-removed-]{+added+} …``.
+
+    Runs of kept words longer than twice `context` are elided to their edges
+    next to a change (only the trailing edge before the first change and the
+    leading edge after the last one).
+    """
+    ops = list(ops)
+    pieces: list[str] = []
+    for index, op in enumerate(ops):
+        if op.op == "equal":
+            words = op.old.split()
+            first, last = index == 0, index == len(ops) - 1
+            if first and last:
+                pieces.append(op.old)
+            elif first and len(words) > context:
+                pieces.append("… " + " ".join(words[-context:]))
+            elif last and len(words) > context:
+                pieces.append(" ".join(words[:context]) + " …")
+            elif not first and not last and len(words) > 2 * context:
+                pieces.append(" ".join(words[:context]) + " … " + " ".join(words[-context:]))
+            else:
+                pieces.append(op.old)
+            continue
+        removed = f"[-{op.old}-]" if op.old else ""
+        added = f"{{+{op.new}+}}" if op.new else ""
+        pieces.append(removed + added)
+    return " ".join(pieces)

@@ -1,0 +1,184 @@
+"""Stable clause ids across the versions of a document, and the changes.
+
+`issue_ids` aligns a new version against a previous one the caller chooses,
+carries the id of every matched clause and issues fresh ids (``P-000123``)
+to the others, in ordinal order, from `next_number`. It returns the new
+version's ids, its clause changes and the next free number. Nothing here
+remembers anything: the caller keeps `next_number` and the ids, so a rebuild
+that replays the same versions in the same order gets the same ids, and a
+version discovered later (an older capture found by a backfill) is simply
+aligned against a known neighbour after the existing ones, leaving every
+issued id as it was.
+
+For the first version of a document (`prev` None) every clause is reported
+as `added`; a caller that wants no changes for a first version drops them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from transforms.align import DEFAULT_THRESHOLD, align_clauses
+from transforms.clauses import Clause
+from transforms.diff import DiffOp, diff_words, render_diff
+
+
+class LineageError(ValueError):
+    """A previous version whose ids do not fit its clauses."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseChange:
+    """One clause-level change between two versions (one row of `changes`)."""
+
+    kind: str  # "added" | "removed" | "modified" | "moved"
+    clause_id: str
+    old_ordinal: int | None
+    new_ordinal: int | None
+    old_text: str | None
+    new_text: str | None
+    similarity: float  # of the label-stripped bodies; 0 for added/removed
+    method: str  # "hash" | "similarity" | "none"
+    ops: tuple[DiffOp, ...]  # word-level diff old -> new ("" for a missing side)
+    rendered: str  # the ops as readable text
+    lineage_clause_id: str | None  # split: the clause an added part came from;
+    # merge: the clause a removed part went into
+
+
+@dataclass(frozen=True, slots=True)
+class VersionClauses:
+    """One version's clauses with their ids."""
+
+    ids: tuple[str, ...]  # parallel to clauses
+    clauses: tuple[Clause, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.ids) != len(self.clauses):
+            raise LineageError(f"{len(self.ids)} ids for {len(self.clauses)} clauses")
+
+
+@dataclass(frozen=True, slots=True)
+class TracedVersion:
+    """One version of a document after `trace_document`."""
+
+    version_id: str
+    clauses: VersionClauses
+    changes: tuple[ClauseChange, ...]
+
+
+def format_clause_id(number: int, *, prefix: str = "P-", width: int = 6) -> str:
+    """``P-000123`` from 123."""
+    if number < 1:
+        raise ValueError(f"clause numbers start at 1, got {number}")
+    return f"{prefix}{number:0{width}d}"
+
+
+def _change(
+    kind: str,
+    clause_id: str,
+    old: Clause | None,
+    new: Clause | None,
+    similarity: float,
+    method: str,
+    lineage_clause_id: str | None,
+) -> ClauseChange:
+    old_text = old.text if old is not None else None
+    new_text = new.text if new is not None else None
+    ops = diff_words(old_text or "", new_text or "")
+    return ClauseChange(
+        kind=kind,
+        clause_id=clause_id,
+        old_ordinal=old.ordinal if old is not None else None,
+        new_ordinal=new.ordinal if new is not None else None,
+        old_text=old_text,
+        new_text=new_text,
+        similarity=similarity,
+        method=method,
+        ops=ops,
+        rendered=render_diff(ops),
+        lineage_clause_id=lineage_clause_id,
+    )
+
+
+def issue_ids(
+    prev: VersionClauses | None,
+    new: Sequence[Clause],
+    next_number: int,
+    *,
+    prefix: str = "P-",
+    width: int = 6,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> tuple[VersionClauses, tuple[ClauseChange, ...], int]:
+    """Ids for the clauses of `new`, its changes against `prev`, the next free number."""
+    new = tuple(new)
+    if prev is None:
+        ids = tuple(
+            format_clause_id(next_number + k, prefix=prefix, width=width) for k in range(len(new))
+        )
+        changes = tuple(
+            _change("added", clause_id, None, clause, 0.0, "none", None)
+            for clause_id, clause in zip(ids, new, strict=True)
+        )
+        return VersionClauses(ids, new), changes, next_number + len(new)
+
+    matches = align_clauses(prev.clauses, new, threshold=threshold)
+    new_ids: list[str | None] = [None] * len(new)
+    for match in matches:
+        if match.old is not None and match.new is not None:
+            new_ids[match.new] = prev.ids[match.old]
+    number = next_number
+    for j in range(len(new)):
+        if new_ids[j] is None:
+            new_ids[j] = format_clause_id(number, prefix=prefix, width=width)
+            number += 1
+    ids = tuple(clause_id for clause_id in new_ids if clause_id is not None)
+
+    changes: list[ClauseChange] = []
+    for match in matches:
+        old = prev.clauses[match.old] if match.old is not None else None
+        clause = new[match.new] if match.new is not None else None
+        if match.kind == "unchanged":
+            continue
+        if match.kind == "added":
+            assert match.new is not None
+            lineage = prev.ids[match.lineage] if match.lineage is not None else None
+            clause_id = ids[match.new]
+        elif match.kind == "removed":
+            assert match.old is not None
+            lineage = ids[match.lineage] if match.lineage is not None else None
+            clause_id = prev.ids[match.old]
+        else:
+            assert match.new is not None
+            lineage = None
+            clause_id = ids[match.new]
+        changes.append(
+            _change(match.kind, clause_id, old, clause, match.similarity, match.method, lineage)
+        )
+    return VersionClauses(ids, new), tuple(changes), number
+
+
+def trace_document(
+    versions: Sequence[tuple[str, Sequence[Clause]]],
+    next_number: int,
+    *,
+    prefix: str = "P-",
+    width: int = 6,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> tuple[tuple[TracedVersion, ...], int]:
+    """Ids and changes for a document's versions, each aligned with the one before.
+
+    `versions` are (version id, clauses) in time order. Ids are issued in
+    order of (version, ordinal), so replaying the same versions from the same
+    `next_number` gives the same ids. Returns the traced versions and the
+    next free number.
+    """
+    traced: list[TracedVersion] = []
+    prev: VersionClauses | None = None
+    number = next_number
+    for version_id, clauses in versions:
+        prev, changes, number = issue_ids(
+            prev, clauses, number, prefix=prefix, width=width, threshold=threshold
+        )
+        traced.append(TracedVersion(version_id, prev, changes))
+    return tuple(traced), number
