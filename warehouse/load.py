@@ -247,6 +247,21 @@ def record_problems(con: duckdb.DuckDBPyConnection, problems: Sequence[ProblemRo
         _record_problems(con, problems)
 
 
+def latest_live(con: duckdb.DuckDBPyConnection, url: str) -> tuple[str, str | None] | None:
+    """The newest live capture of a URL: (capture id, raw SHA-256), or None."""
+    row = con.execute(
+        "SELECT capture_id, raw_sha256 FROM captures WHERE source = 'live' AND original_url = ? "
+        "ORDER BY captured_at DESC LIMIT 1",
+        [url],
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def confirm_capture(con: duckdb.DuckDBPyConnection, capture_id: str, at: datetime) -> None:
+    """A live fetch returned the same bytes as this capture: note when, add no row."""
+    con.execute("UPDATE captures SET confirmed_at = ? WHERE capture_id = ?", [at, capture_id])
+
+
 def mark_verified(con: duckdb.DuckDBPyConnection, document_id: str, at: datetime) -> None:
     con.execute(
         "UPDATE documents SET last_verified_at = ? WHERE document_id = ?", [at, document_id]

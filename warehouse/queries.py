@@ -46,3 +46,11 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
     cursor = con.execute(query)
     columns = [d[0] for d in cursor.description or []]
     return columns, cursor.fetchall()
+
+
+def recorded_blobs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
+    """Every raw hash the captures point to, with a Wayback digest where one was verified."""
+    return con.execute(
+        "SELECT raw_sha256, any_value(wayback_digest) FILTER (WHERE digest_check = 'verified') "
+        "FROM captures WHERE raw_sha256 IS NOT NULL GROUP BY raw_sha256 ORDER BY raw_sha256"
+    ).fetchall()

@@ -40,6 +40,7 @@ CREATE TABLE captures (
     digest_check    VARCHAR,                    -- 'verified' | 'mismatch' | 'unverifiable'
     is_download_skipped BOOLEAN NOT NULL DEFAULT false,  -- bytes already held (same digest)
     fetched_at      TIMESTAMPTZ NOT NULL,
+    confirmed_at    TIMESTAMPTZ,                -- live: last fetch that returned these same bytes
     error           VARCHAR,                    -- why the fetch failed, NULL when it worked
     run_id          VARCHAR NOT NULL
 );

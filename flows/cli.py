@@ -1,0 +1,327 @@
+"""The `clausetrail` command.
+
+Write commands (run, demo, capture, backfill, process, export, serve) run the
+Prefect flows in-process. Read commands (sql, status) open the DuckDB file
+read-only and never import Prefect, so they answer in about a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from flows.settings import Settings
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+
+def prefect_defaults(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Quiet, offline-friendly Prefect defaults, unless the user set them."""
+    environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    environ.setdefault("DO_NOT_TRACK", "1")
+    environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _settings(args: argparse.Namespace, **extra: object) -> Settings:
+    return Settings.from_env(
+        data_dir=args.data_dir,
+        sources=getattr(args, "sources", None),
+        wayback_base=getattr(args, "wayback_base", None),
+        workers=getattr(args, "workers", None),
+        **extra,
+    )
+
+
+def _print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(str(column))
+    for row in rows:
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+
+
+def _summary(settings: Settings, flows_summary: dict[str, dict] | None = None) -> None:
+    from warehouse import queries
+    from warehouse.db import open_warehouse
+
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        counts = queries.summary(con)
+    finally:
+        con.close()
+    rows = [[name, counts[name]] for name in ("documents", "captures", "versions", "problems")]
+    rows.append(["captures not usable (failed or rejected)", counts["unusable_captures"]])
+    _print_table(f"clausetrail — {settings.database}", ["what", "count"], rows)
+    if flows_summary and flows_summary.get("backfill", {}).get("stopped"):
+        err_console.print(
+            "[yellow]The archive kept refusing; backfill stopped cleanly. "
+            f"Retry after {flows_summary['backfill'].get('retry_after')}.[/yellow]"
+        )
+
+
+def timeline_rows(settings: Settings) -> list[tuple]:
+    from warehouse import queries
+    from warehouse.db import open_warehouse
+
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        return queries.timeline(con)
+    finally:
+        con.close()
+
+
+def _print_timeline(settings: Settings) -> None:
+    _print_table(
+        "Timeline (one row per version; UTC)",
+        ["document", "name", "#", "valid from", "valid to", "captures", "stated date", "chars"],
+        [
+            (d, n, i, f.isoformat(), t.isoformat() if t else "current", c, s, ch)
+            for d, n, i, f, t, c, s, ch in timeline_rows(settings)
+        ],
+    )
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.track import track
+
+    settings = _settings(args)
+    summary = track(
+        settings, from_=args.from_, to=args.to, live=not args.no_live, wayback=not args.no_wayback
+    )
+    _summary(settings, summary)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.demo_site import demo_captures, demo_live_pages, write_demo_registry
+    from flows.local_archive import LocalArchive
+    from flows.track import track
+
+    data_dir = Path(args.data_dir or "data/demo")
+    registry = write_demo_registry(data_dir / "sources.yaml")
+    with LocalArchive(demo_captures(), demo_live_pages()) as archive:
+        settings = Settings.from_env(
+            data_dir=data_dir,
+            sources=registry,
+            wayback_base=archive.base_url,
+            live_proxy=archive.proxy_url,
+            cdx_per_second=0,
+            replay_per_second=0,
+            backoff_seconds=0.01,
+            workers=args.workers,
+        )
+        summary = track(settings)
+    _summary(settings, summary)
+    _print_timeline(settings)
+    return 0
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.capture import capture
+
+    settings = _settings(args)
+    capture(settings)
+    _summary(settings)
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.backfill import backfill
+
+    settings = _settings(args)
+    summary = backfill(settings, from_=args.from_, to=args.to)
+    _summary(settings, {"backfill": summary})
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.process import process
+
+    settings = _settings(args)
+    process(settings)
+    _summary(settings)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.export import export
+
+    settings = _settings(args)
+    result = export(settings, out=args.out)
+    _print_table(
+        f"Parquet export — {result['out']}", ["table", "rows"], sorted(result["rows"].items())
+    )
+    console.print(f"manifest: {result['manifest']}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from warehouse import queries
+    from warehouse.db import open_warehouse
+
+    settings = _settings(args)
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        columns, rows = queries.run_query(con, args.query)
+    finally:
+        con.close()
+    if args.format == "json":
+        console.print_json(
+            json.dumps([dict(zip(columns, r, strict=True)) for r in rows], default=str)
+        )
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        _print_table("", columns, rows)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from warehouse import queries
+    from warehouse.db import open_warehouse
+
+    settings = _settings(args)
+    _summary(settings)
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        runs = queries.recent_runs(con)
+        problems = queries.problem_counts(con)
+    finally:
+        con.close()
+    _print_table("Last runs", ["run", "flow", "started", "finished", "status", "message"], runs)
+    _print_table("Problems by kind", ["stage", "reason", "count"], problems)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from warehouse.db import open_warehouse
+    from warehouse.rawstore import RawStore
+    from warehouse.verify import verify_store
+
+    settings = _settings(args)
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        report = verify_store(con, RawStore(settings.raw_dir))
+    finally:
+        con.close()
+    rows = [
+        ["blobs checked", report.checked],
+        ["missing", len(report.missing)],
+        ["altered", len(report.altered)],
+        ["Wayback digest mismatch", len(report.digest_mismatch)],
+        ["in the store but unreferenced", report.unreferenced],
+    ]
+    _print_table(f"Raw store — {settings.raw_dir}", ["check", "count"], rows)
+    for label, shas in (
+        ("missing", report.missing),
+        ("altered", report.altered),
+        ("digest mismatch", report.digest_mismatch),
+    ):
+        for sha in shas:
+            err_console.print(f"[red]{label}:[/red] {sha}")
+    return 0 if report.ok else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.serve import serve_all
+
+    serve_all(_settings(args))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clausetrail",
+        description="Clause-level version history of platforms' legal documents.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="data directory (default: $CLAUSETRAIL_DATA_DIR or ./data)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func, help_text: str, registry: bool = True) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        if registry:
+            p.add_argument(
+                "--sources", type=Path, default=None, help="registry file (default: sources.yaml)"
+            )
+            p.add_argument(
+                "--wayback-base",
+                default=None,
+                help="archive base URL (default: https://web.archive.org)",
+            )
+            p.add_argument("--workers", type=int, default=None, help="extraction processes")
+        return p
+
+    p = command("run", cmd_run, "capture live pages, backfill Wayback captures, process, export")
+    p.add_argument("--from", dest="from_", default=None, help="Wayback timestamp prefix, e.g. 2023")
+    p.add_argument("--to", default=None, help="Wayback timestamp prefix, e.g. 20251231")
+    p.add_argument("--no-live", action="store_true", help="skip the live capture")
+    p.add_argument("--no-wayback", action="store_true", help="skip the Wayback backfill")
+    p = command(
+        "demo", cmd_demo, "the same flows, offline, on the bundled local archive", registry=False
+    )
+    p.add_argument("--workers", type=int, default=None, help="extraction processes")
+    command("capture", cmd_capture, "fetch the current page of every tracked document")
+    p = command("backfill", cmd_backfill, "download every distinct Wayback capture")
+    p.add_argument("--from", dest="from_", default=None)
+    p.add_argument("--to", default=None)
+    command("process", cmd_process, "extract text and rebuild versions")
+    p = command("export", cmd_export, "write every table to Parquet with a manifest")
+    p.add_argument("--out", default=None, help="output directory (default: <data-dir>/export)")
+    p = command("sql", cmd_sql, "run a query on the warehouse, read-only", registry=False)
+    p.add_argument("query")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    command("status", cmd_status, "counts, last runs and problems", registry=False)
+    command(
+        "verify",
+        cmd_verify,
+        "re-hash every stored blob; non-zero exit if any is bad",
+        registry=False,
+    )
+    command("serve", cmd_serve, "serve the scheduled deployments (no worker needed)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from transforms.registry import RegistryError
+    from warehouse.db import WarehouseError
+
+    try:
+        return args.func(args)
+    except (RegistryError, WarehouseError) as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
