@@ -1,0 +1,291 @@
+"""extract_text, normalize_text and visible_fingerprint on small hand-written pages."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from transforms.extract import (
+    EXTRACTOR_VERSION,
+    extract_text,
+    normalize_text,
+    visible_fingerprint,
+)
+
+URL = "https://example.test/privacy"
+
+POLICY_BODY = """
+<h1>Privacy Policy</h1>
+<p>Last updated: March 4, 2025</p>
+<p>This Privacy Policy explains how Example Corp collects, uses and shares
+information about you when you use our services. Please read it carefully,
+because it describes the choices you have about your personal data.</p>
+<h2>1. Information we collect</h2>
+<p>We collect information you provide directly to us, such as when you create
+an account, fill out a form, or communicate with us. The types of information
+we may collect include your name, email address and postal address.</p>
+<ul>
+  <li>Account data</li>
+  <li>Usage data</li>
+  <li>Device data</li>
+</ul>
+<h2>2. How we share information</h2>
+<p>We share personal information with vendors who perform services on our
+behalf, with your consent, and when the law requires us to do so. We never
+sell your personal information to anyone for any purpose whatsoever.</p>
+<table>
+  <tr><th>Category</th><th>Retention</th></tr>
+  <tr><td>Account data</td><td>Life of the account</td></tr>
+  <tr><td>Logs</td><td>90 days</td></tr>
+</table>
+<h2>3. Contact</h2>
+<p>Write to privacy@example.test with any question about this policy and we
+will answer within thirty days of receiving your message.</p>
+"""
+
+
+def page(main: str, *, head: str = "", lang: str = "en") -> bytes:
+    html = f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><title>Privacy Policy - Example</title>{head}</head>
+<body>
+<header><nav><a href="/">Home</a> <a href="/pricing">Pricing</a> <a href="/blog">Blog</a></nav></header>
+<div id="cookie-banner" class="cookie-consent"><p>We use cookies. <button>Accept all</button></p></div>
+<main>{main}</main>
+<footer><p>Copyright 2025 Example Corp. All rights reserved.</p>
+<ul><li><a href="/careers">Careers</a></li><li><a href="/press">Press</a></li></ul></footer>
+</body></html>"""
+    return html.encode("utf-8")
+
+
+def extract(body: bytes, content_type: str | None = "text/html; charset=utf-8", **kw):
+    return extract_text(body, content_type=content_type, url=URL, **kw)
+
+
+def test_version_is_a_string():
+    assert isinstance(EXTRACTOR_VERSION, str) and EXTRACTOR_VERSION
+
+
+def test_headings_lists_and_tables_are_kept():
+    result = extract(page(POLICY_BODY))
+    assert result.status == "ok", result.reason
+    text = result.text
+    assert "# Privacy Policy" in text
+    assert "## 1. Information we collect" in text
+    assert "- Account data" in text and "- Device data" in text
+    assert "| Category | Retention |" in text
+    assert "| Logs | 90 days |" in text
+    assert "Last updated: March 4, 2025" in text
+    assert result.title == "Privacy Policy - Example"
+    assert result.language == "en"
+
+
+def test_boilerplate_is_dropped():
+    text = extract(page(POLICY_BODY)).text
+    assert "Pricing" not in text
+    assert "Careers" not in text
+    assert "All rights reserved" not in text
+    assert "Accept all" not in text
+
+
+def test_select_and_remove_keep_document_order():
+    body = b"""<html><body>
+    <div class="b"><p>Second block text.</p></div>
+    <div class="a"><p>First block text.</p><p class="ad">Buy now!</p></div>
+    <div class="c"><p>Not selected.</p></div>
+    </body></html>"""
+    # selectors given in the reverse order; output follows the document
+    result = extract(body, select=[".a", ".b"], remove=[".ad"])
+    assert result.status == "ok"
+    assert result.text == "Second block text.\n\nFirst block text.\n"
+
+
+def test_select_does_not_repeat_nested_matches():
+    body = b"<html><body><section><h2>Terms</h2><p>Use it well.</p></section></body></html>"
+    result = extract(body, select=["section", "section p"])
+    assert result.text == "## Terms\n\nUse it well.\n"
+
+
+def test_range_selector():
+    body = b"""<html><body><h1>Title</h1><div id="start">Kept one.</div>
+    <p>Kept two.</p><div id="end">Dropped.</div><p>After.</p></body></html>"""
+    result = extract(body, select=['{"startBefore": "#start", "endBefore": "#end"}'])
+    assert result.text == "Kept one.\n\nKept two.\n"
+
+
+def test_selectors_that_match_nothing_fall_back_with_a_note():
+    result = extract(page(POLICY_BODY), select=["#not-there"])
+    assert result.status == "ok"
+    assert "Information we collect" in result.text
+    assert "match nothing" in (result.reason or "")
+
+
+def test_bad_css_selector_is_a_value_error():
+    with pytest.raises(ValueError, match="bad CSS selector"):
+        extract(page(POLICY_BODY), select=["p[["])
+
+
+def test_charset_from_header():
+    html = f"<html><body><p>{'Données personnelles et café. ' * 20}</p></body></html>"
+    result = extract(html.encode("iso-8859-1"), content_type="text/html; charset=ISO-8859-1")
+    assert result.status == "ok"
+    assert "Données personnelles et café." in result.text
+
+
+def test_charset_from_meta():
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1252">'
+        f"</head><body><p>{'L’utilisateur accepte les conditions générales. ' * 20}</p></body></html>"
+    )
+    result = extract(html.encode("cp1252"), content_type="text/html")
+    assert result.status == "ok"
+    assert "L’utilisateur accepte les conditions générales." in result.text
+
+
+def test_latin1_page_without_any_declaration():
+    html = f"<html><body><p>{'Política de privacidad: información sobre sus datos. ' * 30}</p></body></html>"
+    result = extract(html.encode("cp1252"), content_type="text/html")
+    assert result.status == "ok"
+    assert "Política de privacidad" in result.text
+
+
+def test_broken_utf8_is_kept_with_replacements():
+    good = (
+        "<html><body><p>" + "Terms of use of the service for everyone. " * 40 + "</p></body></html>"
+    ).encode()
+    body = good[:200] + b"\xff\xfe" + good[200:]
+    result = extract(body)
+    assert result.status == "ok"
+    assert "Terms of use of the service" in result.text
+
+
+def test_binary_garbage_with_html_type_is_undecodable():
+    import random
+
+    rng = random.Random(7)
+    garbage = bytes(rng.randrange(256) for _ in range(5000))
+    result = extract(garbage, content_type="text/html")
+    assert result.status == "undecodable"
+    assert result.reason
+
+
+def test_pdf_text_in_page_order():
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    for words in ("First page of the terms", "Second page of the terms"):
+        pg = writer.add_blank_page(width=300, height=200)
+        stream = DecodedStreamObject()
+        stream.set_data(f"BT /F1 12 Tf 20 100 Td ({words}) Tj ET".encode())
+        pg[NameObject("/Contents")] = writer._add_object(stream)
+        pg[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    result = extract(buffer.getvalue(), content_type="application/pdf")
+    assert result.status == "ok", result.reason
+    assert result.text.index("First page") < result.text.index("Second page")
+    # magic bytes are enough, whatever the declared type
+    assert extract(buffer.getvalue(), content_type="application/octet-stream").status == "ok"
+
+
+def test_broken_pdf_is_unsupported():
+    result = extract(b"%PDF-1.7\n this is not a pdf at all", content_type="application/pdf")
+    assert result.status == "unsupported"
+    assert "PDF" in result.reason
+
+
+@pytest.mark.parametrize(
+    "content_type", ["image/png", "application/json", "application/octet-stream"]
+)
+def test_other_types_are_unsupported(content_type):
+    result = extract(b"\x89PNG\r\n\x1a\n....", content_type=content_type)
+    assert result.status == "unsupported"
+    assert content_type in result.reason
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"   \n", b"<html><head><title>x</title></head><body>  </body></html>"]
+)
+def test_empty_page_is_empty(body):
+    assert extract(body).status == "empty"
+
+
+def test_error_page_is_not_document():
+    body = b"<html><head><title>404</title></head><body><h1>Page not found</h1><p>Sorry.</p></body></html>"
+    result = extract(body)
+    assert result.status == "not_document"
+    assert "error page" in result.reason
+
+
+# ---------------------------------------------------------------- normalise
+
+
+def test_normalize_text_rules():
+    raw = "Caf\u0065\u0301\u00a0menu\u200b  here  \r\n\r\n\r\n\r\nNext https://x.test/a?utm_source=n&id=3 \n"
+    assert normalize_text(raw) == "Café menu here\n\nNext https://x.test/a?id=3\n"
+    assert normalize_text("") == ""
+    assert normalize_text("  - nested item") == "  - nested item\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=300))
+def test_normalize_text_is_idempotent(raw):
+    once = normalize_text(raw)
+    assert normalize_text(once) == once
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(categories=["L", "N", "Zs", "P"]), min_size=1, max_size=40),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_extract_text_is_deterministic(paragraphs):
+    body = page("".join(f"<p>{p}</p>" for p in paragraphs))
+    assert extract(body) == extract(body)
+
+
+# ---------------------------------------------------------------- fingerprint
+
+
+def churned(
+    word: str = "collect", *, nonce: str = "a1", build: str = "abc123", cls: str = "x"
+) -> bytes:
+    return f"""<html><head><script nonce="{nonce}" src="/_next/static/{build}/main.js"></script>
+<style>.{cls} {{ color: red }}</style></head><body class="{cls}">
+<!-- build {build} -->
+<main class="{cls}-main"><h1>Privacy</h1><p>We {word} data.</p>
+<a href="/terms?utm_source={nonce}&amp;gclid={build}">Terms</a></main>
+<script>window.__STATE__ = {{"nonce": "{nonce}"}}</script></body></html>""".encode()
+
+
+def test_fingerprint_ignores_churn():
+    a = visible_fingerprint(churned(), content_type="text/html")
+    b = visible_fingerprint(churned(nonce="zz9", build="def456", cls="y"), content_type="text/html")
+    assert a == b
+
+
+def test_fingerprint_changes_with_a_word():
+    a = visible_fingerprint(churned(), content_type="text/html")
+    b = visible_fingerprint(churned("share"), content_type="text/html")
+    assert a != b
+
+
+def test_fingerprint_of_non_html_hashes_bytes():
+    a = visible_fingerprint(b"%PDF-1.4 one", content_type="application/pdf")
+    b = visible_fingerprint(b"%PDF-1.4 two", content_type="application/pdf")
+    assert a != b and len(a) == 64

@@ -1,0 +1,114 @@
+"""classify_page and is_collapse on small realistic pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from transforms.extract import extract_text
+from transforms.quality import classify_page, is_collapse
+from transforms.records import Extraction
+
+SECTIONS = [
+    (
+        "Information we collect",
+        "We collect the name, email address and payment details you give us.",
+    ),
+    ("How we use information", "We use information to provide, maintain and improve the service."),
+    ("Sharing", "We share information with processors bound by contract and as the law requires."),
+    ("Retention", "We keep information for as long as the account exists and then delete it."),
+    ("Your rights", "You may access, correct, export or delete your information at any time."),
+    ("Children", "The service is not directed to children under thirteen years of age."),
+    ("Contact", "Write to privacy@example.test; we answer within thirty days."),
+]
+
+
+def policy(sections=SECTIONS, repeat: int = 8) -> str:
+    parts = ["# Privacy Policy", "Last updated: March 4, 2025"]
+    for heading, body in sections:
+        parts += [f"## {heading}", " ".join([body] * repeat)]
+    return "\n\n".join(parts) + "\n"
+
+
+def html(body: str, title: str = "Example") -> bytes:
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode()
+
+
+WALLS = {
+    "error page": html(
+        "<h1>Page not found</h1><p>The page you were looking for doesn't exist.</p><a href='/'>Home</a>",
+        "404",
+    ),
+    "error page ": html("<h1>Something went wrong</h1><p>Please try again later.</p>", "Error"),
+    "access denied": html(
+        "<h1>Access Denied</h1><p>You don't have permission to access this server.</p>"
+    ),
+    "captcha or bot wall": html(
+        "<h1>Just a moment...</h1><p>Verify you are human by completing the action below.</p>"
+    ),
+    "login wall": html(
+        "<h2>Log in to continue</h2><form><input name=email><button>Continue with Google</button></form>"
+    ),
+    "cookie wall": html(
+        "<div><p>Accept cookies to continue to the site. We and our partners use cookies.</p><button>Accept</button></div>"
+    ),
+    "JavaScript shell": html(
+        "<noscript>You need to enable JavaScript to run this app.</noscript><div id=root></div><p>You need to enable JavaScript to run this app.</p>"
+    ),
+    "PDF viewer shell": html(
+        "<div id=viewer><p>Your browser does not support PDF viewing. Download the PDF to view it.</p></div>"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WALLS))
+def test_walls_error_pages_and_shells_are_not_documents(kind):
+    result = extract_text(WALLS[kind], content_type="text/html", url="https://example.test/x")
+    assert result.status == "not_document", (kind, result)
+    assert result.reason.startswith(kind.strip()), result.reason
+
+
+def test_a_genuine_policy_is_not_flagged():
+    text = policy() + "\n\nIf a page is not found (error 404) or access denied, contact us.\n"
+    result = classify_page(Extraction(status="ok", text=text))
+    assert result.status == "ok"
+
+
+def test_a_short_genuine_policy_is_not_flagged():
+    text = "# Acceptable Use Policy\n\nDo not use the service to harm others, break the law or send spam.\n"
+    assert classify_page(Extraction(status="ok", text=text)).status == "ok"
+
+
+def test_http_error_status_is_not_a_document():
+    result = classify_page(Extraction(status="ok", text=policy()), http_status=503)
+    assert result.status == "not_document"
+    assert "503" in result.reason
+
+
+def test_other_statuses_pass_through():
+    unsupported = Extraction(status="unsupported", reason="image/png")
+    assert classify_page(unsupported) is unsupported
+
+
+def test_collapse_fires_on_an_error_page():
+    error = "# Page not found\n\nThe page you were looking for does not exist.\n"
+    reason = is_collapse(error, policy())
+    assert reason is not None and "collapse" in reason
+
+
+def test_collapse_does_not_fire_on_a_removed_section():
+    edited = policy(SECTIONS[:3] + SECTIONS[4:])
+    assert is_collapse(edited, policy()) is None
+
+
+def test_collapse_does_not_fire_on_a_heavy_but_genuine_shortening():
+    # the document keeps its headings but loses most of its words
+    assert is_collapse(policy(repeat=1), policy(repeat=8)) is None
+
+
+def test_collapse_on_texts_without_headings():
+    reference = " ".join(
+        f"Clause {i} binds the user to rule number {i} of the agreement." for i in range(200)
+    )
+    assert is_collapse("Sorry, this content is unavailable.", reference) is not None
+    assert is_collapse(reference[: len(reference) // 2], reference) is None
+    assert is_collapse("anything", "") is None
