@@ -10,22 +10,28 @@ extraction). Versions are rebuilt only for documents whose inputs changed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from transforms.dates import find_stated_date
-from transforms.quality import is_collapse
 
 from flows.common import Run, open_run, utcnow
 from flows.settings import Settings
 from transforms import extract as extract_mod
-from transforms.records import DocumentSpec, Extraction, sha256_hex
+from transforms.clauses import split_clauses
+from transforms.dates import find_stated_date
+from transforms.lineage import trace_with_ledger
+from transforms.quality import is_collapse
+from transforms.records import DocumentSpec, Extraction, Version, sha256_hex
 from transforms.versions import PageText, build_versions, combine_pages, screen_pages
+from warehouse import clauses as clause_store
 from warehouse import load
+from warehouse.clauses import ClauseHistory
 from warehouse.rawstore import RawStore
 
+CLAUSE_LAYER = "1"  # bump when segmentation or alignment output can change
 POOL_THRESHOLD = 8  # below this many bodies, extract in-process
 
 
@@ -130,6 +136,25 @@ def extract_document(run: Run, spec: DocumentSpec, document_id: str) -> int:
     return len(picks)
 
 
+def trace_clauses(
+    run: Run, document_id: str, versions: Sequence[Version], texts: dict[str, str]
+) -> ClauseHistory:
+    """Split every version into clauses and carry ids across versions (ledger first)."""
+    split: dict[str, tuple] = {}
+    items = []
+    for version in versions:
+        sha = version.text_sha256
+        if sha not in split:
+            split[sha] = split_clauses(texts[sha])
+        items.append((version.version_id, sha, split[sha]))
+    ledger = clause_store.load_ledger(run.con, document_id)
+    traced, issued, _next = trace_with_ledger(
+        items, ledger, clause_store.next_clause_number(run.con)
+    )
+    run.count("clause_ids_issued", sum(len(ids) for ids in issued.values()))
+    return ClauseHistory(traced, issued)
+
+
 @task(name="version-document", cache_policy=NO_CACHE)
 def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
     """Rebuild a document's versions if its inputs changed; returns whether it did."""
@@ -137,7 +162,7 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
     captures = load.page_captures(run.con, document_id, key)
     inputs = sha256_hex(
         json.dumps(
-            [key, len(spec.urls)]
+            [key, CLAUSE_LAYER, len(spec.urls)]
             + [[c.capture_id, c.page, c.http_status, c.status, c.text_sha256] for c in captures]
         )
     )
@@ -188,7 +213,10 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
         document_id, observations, stated_date=lambda sha: find_stated_date(combined[sha])
     )
     new_texts = {v.text_sha256: combined[v.text_sha256] for v in versions}
-    load.replace_versions(run.con, document_id, versions, new_texts, inputs, problems, now)
+    history = trace_clauses(run, document_id, versions, new_texts)
+    load.replace_versions(
+        run.con, document_id, versions, new_texts, inputs, problems, now, clause_history=history
+    )
     run.count("documents_rebuilt")
     return True
 

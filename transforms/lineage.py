@@ -16,8 +16,10 @@ as `added`; a caller that wants no changes for a first version drops them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from rapidfuzz import fuzz
 
 from transforms.align import DEFAULT_THRESHOLD, align_clauses
 from transforms.clauses import Clause
@@ -182,3 +184,117 @@ def trace_document(
         )
         traced.append(TracedVersion(version_id, prev, changes))
     return tuple(traced), number
+
+
+def changes_between(prev: VersionClauses, cur: VersionClauses) -> tuple[ClauseChange, ...]:
+    """The clause changes from `prev` to `cur`, both with their ids fixed.
+
+    The alignment classifies each pair (unchanged, modified, moved, with
+    split and merge lineage); where the fixed ids disagree with it (ids that
+    came from a ledger, see `trace_with_ledger`), the ids win: the same id on
+    both sides is `modified` (or `moved`), an id on one side only is `added`
+    or `removed`.
+    """
+    matches = align_clauses(prev.clauses, cur.clauses)
+    old_done: set[int] = set()
+    new_done: set[int] = set()
+    changes: list[ClauseChange] = []
+    lineage_new: dict[int, str] = {}
+    lineage_old: dict[int, str] = {}
+    for m in matches:
+        if m.kind == "added" and m.new is not None and m.lineage is not None:
+            lineage_new[m.new] = prev.ids[m.lineage]
+        if m.kind == "removed" and m.old is not None and m.lineage is not None:
+            lineage_old[m.old] = cur.ids[m.lineage]
+    for m in matches:
+        if m.old is None or m.new is None or prev.ids[m.old] != cur.ids[m.new]:
+            continue
+        old_done.add(m.old)
+        new_done.add(m.new)
+        if m.kind != "unchanged":
+            changes.append(
+                _change(
+                    m.kind,
+                    cur.ids[m.new],
+                    prev.clauses[m.old],
+                    cur.clauses[m.new],
+                    m.similarity,
+                    m.method,
+                    None,
+                )
+            )
+    old_index = {clause_id: i for i, clause_id in enumerate(prev.ids)}
+    for j, clause_id in enumerate(cur.ids):
+        if j in new_done:
+            continue
+        i = old_index.get(clause_id)
+        new = cur.clauses[j]
+        if i is not None and i not in old_done:
+            old_done.add(i)
+            old = prev.clauses[i]
+            similarity = 1.0 if old.text == new.text else fuzz.ratio(old.text, new.text) / 100
+            kind = "moved" if old.heading_path != new.heading_path else "modified"
+            if kind == "modified" and old.text == new.text:
+                continue
+            changes.append(_change(kind, clause_id, old, new, similarity, "id", None))
+        else:
+            changes.append(_change("added", clause_id, None, new, 0.0, "none", lineage_new.get(j)))
+    for i, clause_id in enumerate(prev.ids):
+        if i not in old_done:
+            changes.append(
+                _change(
+                    "removed", clause_id, prev.clauses[i], None, 0.0, "none", lineage_old.get(i)
+                )
+            )
+    order = {"modified": 0, "moved": 0, "added": 0, "removed": 1}
+    return tuple(
+        sorted(
+            changes,
+            key=lambda c: (
+                c.new_ordinal if c.new_ordinal is not None else c.old_ordinal,
+                order[c.kind],
+            ),
+        )
+    )
+
+
+def trace_with_ledger(
+    versions: Sequence[tuple[str, str, Sequence[Clause]]],
+    ledger: Mapping[str, tuple[str, ...]],
+    next_number: int,
+) -> tuple[tuple[TracedVersion, ...], dict[str, tuple[str, ...]], int]:
+    """Ids and changes for a document's versions, honouring ids already issued.
+
+    `versions` are (version id, text SHA-256, clauses) in time order; `ledger`
+    maps a text SHA-256 to the clause ids issued for it before (in ordinal
+    order). A version whose text is in the ledger keeps those ids, whatever
+    the order in which versions were discovered; any other version is
+    aligned against its nearest earlier version (or, when it is the earliest,
+    the nearest later one — history found by a backfill) and gets fresh ids
+    from `next_number` for unmatched clauses. Returns the traced versions,
+    the ledger entries issued now, and the next free number.
+    """
+    assigned: dict[int, VersionClauses] = {}
+    for k, (_vid, sha, clauses) in enumerate(versions):
+        ids = ledger.get(sha)
+        if ids is not None and len(ids) == len(clauses):
+            assigned[k] = VersionClauses(tuple(ids), tuple(clauses))
+    issued: dict[str, tuple[str, ...]] = {}
+    number = next_number
+    for k, (_vid, sha, clauses) in enumerate(versions):
+        if k in assigned:
+            continue
+        if sha in issued and len(issued[sha]) == len(clauses):
+            assigned[k] = VersionClauses(issued[sha], tuple(clauses))
+            continue
+        earlier = [i for i in assigned if i < k]
+        later = [i for i in assigned if i > k]
+        neighbour = assigned[max(earlier)] if earlier else (assigned[min(later)] if later else None)
+        version_clauses, _changes, number = issue_ids(neighbour, clauses, number)
+        assigned[k] = version_clauses
+        issued[sha] = version_clauses.ids
+    traced = []
+    for k, (version_id, _sha, _clauses) in enumerate(versions):
+        changes = changes_between(assigned[k - 1], assigned[k]) if k else ()
+        traced.append(TracedVersion(version_id, assigned[k], changes))
+    return tuple(traced), issued, number

@@ -13,6 +13,8 @@ import duckdb
 import pyarrow as pa
 
 from transforms.records import DocumentSpec, Version, sha256_hex
+from warehouse.arrowio import insert_arrow as _insert
+from warehouse.clauses import ClauseHistory, replace_clauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,20 +123,6 @@ def _arrow(
         for name, values in extra.items():
             data[name] = list(values)  # type: ignore[arg-type]
     return pa.table(data)
-
-
-def _insert(
-    con: duckdb.DuckDBPyConnection, table: str, arrow: pa.Table, *, or_ignore: bool = True
-) -> None:
-    if arrow.num_rows == 0:
-        return
-    columns = ", ".join(arrow.column_names)
-    verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
-    con.register("_incoming", arrow)
-    try:
-        con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _incoming")
-    finally:
-        con.unregister("_incoming")
 
 
 # ---------------------------------------------------------------- registry
@@ -371,8 +359,9 @@ def replace_versions(
     inputs_sha256: str,
     problems: Sequence[ProblemRow],
     now: datetime,
+    clause_history: ClauseHistory | None = None,
 ) -> None:
-    """Swap a document's versions for a freshly built set, in one transaction."""
+    """Swap a document's versions (and clause history) for a fresh build, in one transaction."""
     version_table = pa.table(
         {
             "version_id": [v.version_id for v in versions],
@@ -401,6 +390,8 @@ def replace_versions(
         con.execute("DELETE FROM versions WHERE document_id = ?", [document_id])
         _insert(con, "versions", version_table, or_ignore=False)
         _insert(con, "version_captures", links)
+        if clause_history is not None:
+            replace_clauses(con, document_id, versions, clause_history, now)
         _record_problems(con, problems)
         con.execute(
             "INSERT INTO document_state VALUES (?, ?, ?) ON CONFLICT (document_id) "
