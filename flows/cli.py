@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from rich.table import Table
 
 from flows.settings import Settings
 
-console = Console(stderr=False)
+console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 
 
@@ -69,26 +70,79 @@ def _summary(settings: Settings, flows_summary: dict[str, dict] | None = None) -
         )
 
 
-def timeline_rows(settings: Settings) -> list[tuple]:
-    from warehouse import queries
+def _open_read(settings: Settings):  # type: ignore[no-untyped-def]
     from warehouse.db import open_warehouse
 
-    con = open_warehouse(settings.database, read_only=True)
+    return open_warehouse(settings.database, read_only=True)
+
+
+def _day(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "current"  # type: ignore[attr-defined]
+
+
+def _print_timeline(settings: Settings, document_ids: Sequence[str] | None = None) -> None:
+    from warehouse import queries
+
+    con = _open_read(settings)
     try:
-        return queries.timeline(con)
+        docs = document_ids or [row[0] for row in queries.timeline(con)]
+        for document_id in dict.fromkeys(docs):
+            document_id, name, _platform = queries.document_row(con, document_id)
+            rows = queries.document_timeline(con, document_id)
+            _print_table(
+                f"{document_id} {name} — one row per version (UTC)",
+                [
+                    "#",
+                    "valid from",
+                    "valid to",
+                    "stated",
+                    "captures",
+                    "clauses",
+                    "added",
+                    "removed",
+                    "modified",
+                    "moved",
+                ],
+                [
+                    (n, _day(f), _day(t), st, c, cl, a, r, m, mv)
+                    for n, _v, f, t, st, c, cl, a, r, m, mv in rows
+                ],
+            )
     finally:
         con.close()
 
 
-def _print_timeline(settings: Settings) -> None:
-    _print_table(
-        "Timeline (one row per version; UTC)",
-        ["document", "name", "#", "valid from", "valid to", "captures", "stated date", "chars"],
-        [
-            (d, n, i, f.isoformat(), t.isoformat() if t else "current", c, s, ch)
-            for d, n, i, f, t, c, s, ch in timeline_rows(settings)
-        ],
-    )
+DIFF_TOKEN = re.compile(r"\[-(.*?)-\]|\{\+(.*?)\+\}", re.S)
+
+
+def _diff_markup(diff_text: str) -> str:
+    """Rich markup for a rendered diff: removed words struck in red, added in green."""
+    from rich.markup import escape
+
+    out, last = [], 0
+    for match in DIFF_TOKEN.finditer(diff_text):
+        out.append(escape(diff_text[last : match.start()]))
+        if match[1] is not None:
+            out.append(f"[red strike]{escape(match[1])}[/]")
+        else:
+            out.append(f"[green]{escape(match[2])}[/]")
+        last = match.end()
+    out.append(escape(diff_text[last:]))
+    return "".join(out)
+
+
+def _print_changes(changes: Sequence[tuple[str, str, str, str]], title: str) -> None:
+    """Changes as (kind, clause id, heading, rendered diff)."""
+    colours = {"added": "green", "removed": "red", "modified": "yellow", "moved": "cyan"}
+    console.rule(title)
+    if not changes:
+        console.print("no clause changed")
+    for kind, clause_id, heading, rendered in changes:
+        console.print(f"[{colours.get(kind, 'white')}]{kind:8}[/] [bold]{clause_id}[/] {heading}")
+        if console.is_terminal:
+            console.print("    " + _diff_markup(rendered), soft_wrap=True)
+        else:  # keep the [-removed-]{+added+} marks when piped
+            console.print("    " + rendered, soft_wrap=True, markup=False)
 
 
 # ------------------------------------------------------------------ commands
@@ -245,6 +299,132 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _document(con, ref: str) -> tuple:  # type: ignore[no-untyped-def]
+    from warehouse import queries
+    from warehouse.db import WarehouseError
+
+    row = queries.document_row(con, ref)
+    if row is None:
+        raise WarehouseError(f"no document {ref!r}: give an id like D-00001 or platform/slug")
+    return row
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from warehouse import queries
+
+    settings = _settings(args)
+    con = _open_read(settings)
+    try:
+        document_id = _document(con, args.document)[0]
+        timeline = queries.document_timeline(con, document_id)
+    finally:
+        con.close()
+    _print_timeline(settings, [document_id])
+    if args.changes:
+        con = _open_read(settings)
+        try:
+            for _n, version_id, valid_from, *_rest in timeline[1:]:
+                rows = queries.version_changes(con, version_id)
+                _print_changes(rows, f"{document_id} on {_day(valid_from)} ({version_id})")
+        finally:
+            con.close()
+    return 0
+
+
+def _version_clauses(con, version_id: str):  # type: ignore[no-untyped-def]
+    from transforms.clauses import Clause
+    from transforms.lineage import VersionClauses
+    from warehouse import queries
+
+    rows = queries.version_clauses(con, version_id)
+    return VersionClauses(
+        tuple(r[0] for r in rows),
+        tuple(Clause(r[1], tuple(r[2]), r[3], r[4], r[5], r[6]) for r in rows),
+    )
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from transforms.lineage import changes_between
+    from warehouse import queries
+    from warehouse.db import WarehouseError
+
+    settings = _settings(args)
+    con = _open_read(settings)
+    try:
+        document_id, name, _ = _document(con, args.document)
+        to = args.to or datetime.now(UTC).isoformat()
+        ends = []
+        for when in (args.from_, to):
+            found = queries.version_at(con, document_id, when)
+            if found is None:
+                raise WarehouseError(f"{document_id} had no known version at {when}")
+            ends.append(found)
+        old, new = (_version_clauses(con, version_id) for version_id, _ in ends)
+    finally:
+        con.close()
+    paths = {i: c.heading_path for i, c in zip(old.ids, old.clauses, strict=True)}
+    paths.update({i: c.heading_path for i, c in zip(new.ids, new.clauses, strict=True)})
+    rows = [
+        (c.kind, c.clause_id, " > ".join(paths.get(c.clause_id, ())), c.rendered)
+        for c in changes_between(old, new)
+    ]
+    _print_changes(
+        rows,
+        f"{document_id} {name}: {ends[0][0]} ({_day(ends[0][1])}) -> {ends[1][0]} ({_day(ends[1][1])})",
+    )
+    return 0
+
+
+def cmd_clause(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    from warehouse import queries
+    from warehouse.db import WarehouseError
+
+    settings = _settings(args)
+    con = _open_read(settings)
+    try:
+        rows = queries.clause_history(con, args.clause_id)
+    finally:
+        con.close()
+    if not rows:
+        raise WarehouseError(f"no clause {args.clause_id!r}")
+    console.rule(f"{args.clause_id} — one entry per version it appears in (UTC)")
+    previous = None
+    for version_id, valid_from, valid_to, heading, _label, text, change, diff_text in rows:
+        console.print(f"[bold]{_day(valid_from)} → {_day(valid_to)}[/] {version_id}  {heading}")
+        if change and previous is not None:
+            shown = _diff_markup(diff_text) if console.is_terminal else escape(diff_text)
+            console.print(f"  [yellow]{change}[/]: " + shown, soft_wrap=True)
+        elif previous is None or text != previous:
+            console.print("  " + text, soft_wrap=True, markup=False)
+        else:
+            console.print("  (unchanged)")
+        previous = text
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.rebuild import rebuild
+
+    settings = _settings(args)
+    result = rebuild(settings, out=args.out, replace=args.replace)
+    _print_table(
+        f"Rebuild into {result['database']}",
+        ["table", "rows before", "rows rebuilt", "only before", "only rebuilt"],
+        [
+            (t["table"], t["rows_old"], t["rows_new"], t["only_old"], t["only_new"])
+            for t in result["tables"]
+        ],
+    )
+    verdict = "identical" if result["identical"] else "DIFFERENT"
+    console.print(f"derived tables: {verdict}; replaced: {result['replaced']}")
+    return 0 if result["identical"] else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     prefect_defaults()
     from flows.serve import serve_all
@@ -301,6 +481,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     command("status", cmd_status, "counts, last runs and problems", registry=False)
+    p = command(
+        "history", cmd_history, "a document's versions, with clause changes", registry=False
+    )
+    p.add_argument("document", help="D-00001 or platform/slug")
+    p.add_argument("--changes", action="store_true", help="list every clause change too")
+    p = command(
+        "diff", cmd_diff, "clause-level diff of a document between two times", registry=False
+    )
+    p.add_argument("document", help="D-00001 or platform/slug")
+    p.add_argument("--from", dest="from_", required=True, help="a UTC time, e.g. 2023-01-01")
+    p.add_argument("--to", default=None, help="a UTC time (default: now)")
+    p = command("clause", cmd_clause, "one clause's full history", registry=False)
+    p.add_argument("clause_id", help="e.g. P-000123")
+    p = command(
+        "rebuild",
+        cmd_rebuild,
+        "re-derive every table from the raw store into a fresh database and compare",
+    )
+    p.add_argument("--out", default=None, help="where to build (default: <data-dir>/rebuild/)")
+    p.add_argument(
+        "--replace", action="store_true", help="swap the rebuilt database in when identical"
+    )
     command(
         "verify",
         cmd_verify,

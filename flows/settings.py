@@ -49,10 +49,13 @@ class Settings(BaseModel):
     max_wait_seconds: float = Field(300.0, description="longest Retry-After the client will sleep")
     workers: int = Field(2, description="processes for extraction, threads for fetching")
     progress: bool = Field(True, description="show progress bars on a terminal")
+    database_file: Path | None = Field(
+        None, description="DuckDB file (default: <data_dir>/clausetrail.duckdb)"
+    )
 
     @property
     def database(self) -> Path:
-        return self.data_dir / "clausetrail.duckdb"
+        return self.database_file or self.data_dir / "clausetrail.duckdb"
 
     @property
     def raw_dir(self) -> Path:

@@ -27,7 +27,8 @@ def test_readme_sql_runs_on_the_demo(demo_run, sql):
         rows = con.execute(sql).fetchall()
     finally:
         con.close()
-    assert rows, f"README example returned no rows on the demo warehouse:\n{sql}"
+    if "-- may be empty" not in sql:
+        assert rows, f"README example returned no rows on the demo warehouse:\n{sql}"
 
 
 def test_every_clausetrail_command_in_the_readme_parses():

@@ -54,3 +54,55 @@ def recorded_blobs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None
         "SELECT raw_sha256, any_value(wayback_digest) FILTER (WHERE digest_check = 'verified') "
         "FROM captures WHERE raw_sha256 IS NOT NULL GROUP BY raw_sha256 ORDER BY raw_sha256"
     ).fetchall()
+
+
+def document_row(con: duckdb.DuckDBPyConnection, ref: str) -> tuple | None:
+    """A document by id ('D-00001') or by 'platform/slug': (id, name, platform)."""
+    return con.execute(
+        "SELECT document_id, name, platform_id FROM documents "
+        "WHERE document_id = ? OR platform_id || '/' || slug = ?",
+        [ref, ref],
+    ).fetchone()
+
+
+def document_timeline(con: duckdb.DuckDBPyConnection, document_id: str) -> list[tuple]:
+    return con.execute(
+        "SELECT version_number, version_id, valid_from, valid_to, stated_date, capture_count, "
+        "clauses, added, removed, modified, moved FROM analyst.document_timeline "
+        "WHERE document_id = ? ORDER BY valid_from",
+        [document_id],
+    ).fetchall()
+
+
+def version_at(con: duckdb.DuckDBPyConnection, document_id: str, as_of: object) -> tuple | None:
+    """(version id, valid_from) of the version in force at `as_of`."""
+    return con.execute(
+        "SELECT version_id, valid_from FROM analyst.document_text_at(?, CAST(? AS TIMESTAMPTZ))",
+        [document_id, as_of],
+    ).fetchone()
+
+
+def version_clauses(con: duckdb.DuckDBPyConnection, version_id: str) -> list[tuple]:
+    """(clause id, ordinal, heading path, label, kind, text, sha256) in order."""
+    return con.execute(
+        "SELECT clause_id, ordinal, heading_path, label, kind, text, text_sha256 "
+        "FROM clause_versions WHERE version_id = ? ORDER BY ordinal",
+        [version_id],
+    ).fetchall()
+
+
+def clause_history(con: duckdb.DuckDBPyConnection, clause_id: str) -> list[tuple]:
+    return con.execute(
+        "SELECT version_id, valid_from, valid_to, heading, label, text, change, diff_text "
+        "FROM analyst.clause_history(?)",
+        [clause_id],
+    ).fetchall()
+
+
+def version_changes(con: duckdb.DuckDBPyConnection, version_id: str) -> list[tuple]:
+    """(kind, clause id, heading, readable diff) for the changes entering a version."""
+    return con.execute(
+        "SELECT kind, clause_id, heading, diff_text FROM analyst.changes "
+        "WHERE to_version_id = ? ORDER BY kind, clause_id",
+        [version_id],
+    ).fetchall()
