@@ -438,7 +438,9 @@ class _HttpCore:
                 fetched = self._once(url, headers or {})
             except (_Incomplete, requests.exceptions.RequestException) as err:
                 problem = _describe(err)
-                if not _retryable(err) or attempt >= policy.max_attempts:
+                # a name that does not resolve rarely resolves seconds later: one retry
+                dns_done = problem == "DNS lookup failed" and attempt >= DNS_ATTEMPTS
+                if not _retryable(err) or attempt >= policy.max_attempts or dns_done:
                     tries = f"{attempt} attempt" + ("s" if attempt != 1 else "")
                     detail = "" if str(err) == problem else f": {err}"
                     raise FetchError(
@@ -542,6 +544,9 @@ def _bytes_read(response: requests.Response) -> int | None:
         return int(response.raw.tell())
     except (AttributeError, OSError, ValueError):
         return None
+
+
+DNS_ATTEMPTS = 2  # attempts for a host name that does not resolve
 
 
 def _retryable(err: BaseException) -> bool:

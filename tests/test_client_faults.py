@@ -259,12 +259,14 @@ def test_truncated_body_that_persists_raises_fetch_error(client, archive, sleeps
 
 
 def test_dns_failure_on_a_live_page_fails_fast(sleeps):
-    client = LiveClient(timeout=(2.0, 2.0), max_attempts=2, sleep=sleeps)
+    client = LiveClient(timeout=(2.0, 2.0), max_attempts=5, sleep=sleeps)
     with pytest.raises(FetchError, match="DNS lookup failed") as caught:
         client.fetch("http://lumen.invalid/legal/privacy")
     assert isinstance(caught.value, ClientError)
     assert caught.value.url == "http://lumen.invalid/legal/privacy"
+    # a name that does not resolve is tried twice, not max_attempts times
     assert sleeps.delays == [2.0]
+    assert "after 2 attempts" in str(caught.value)
 
 
 def test_connection_refused(sleeps):
