@@ -46,3 +46,17 @@ def test_make_targets_named_in_the_readme_exist():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     for target in set(re.findall(r"^make (\w+)", README, re.M)):
         assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+@pytest.mark.e2e
+def test_the_demo_command_builds_the_warehouse_and_prints_the_timeline(
+    prefect_harness, tmp_path, capsys
+):
+    from flows.cli import main
+
+    assert main(["--data-dir", str(tmp_path), "demo", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "D-00001 Lumen Privacy Policy — one row per version" in out
+    assert "D-00002 Lumen Terms of Service — one row per version" in out
+    assert (tmp_path / "clausetrail.duckdb").is_file()
+    assert (tmp_path / "export" / "manifest.json").is_file()

@@ -1,0 +1,57 @@
+"""prefect.yaml and `clausetrail serve` declare importable, single-run deployments."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import yaml
+from prefect import Flow
+
+from flows.serve import SCHEDULES, deployments
+from flows.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_prefect_yaml_entrypoints_import_as_flows_with_one_run_at_a_time():
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    names = set()
+    for deployment in spec["deployments"]:
+        path, _, attr = deployment["entrypoint"].partition(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        flow = getattr(module, attr)
+        assert isinstance(flow, Flow), deployment["entrypoint"]
+        assert Path(path).stem == flow.name  # one flow per file, named as deployed
+        assert deployment["concurrency_limit"] == 1
+        assert deployment["schedules"][0]["timezone"] == "UTC"
+        names.add(deployment["name"])
+    assert names == set(SCHEDULES)
+    assert {"daily-capture", "daily-process", "weekly-backfill"} <= names
+
+
+def test_serve_builds_the_same_schedules(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    built = deployments(settings)
+    assert {d.name for d in built} == set(SCHEDULES)
+    spec = {
+        d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    }
+    for deployment in built:
+        assert deployment.concurrency_limit == 1
+        crons = [s.schedule.cron for s in deployment.schedules]
+        assert crons == [spec[deployment.name]["schedules"][0]["cron"]]
+        assert deployment.parameters["settings"]["data_dir"] == str(tmp_path)
+
+
+def test_settings_come_from_the_environment_and_the_cli_wins(tmp_path):
+    env = {
+        "CLAUSETRAIL_DATA_DIR": str(tmp_path),
+        "CLAUSETRAIL_WORKERS": "3",
+        "CLAUSETRAIL_WAYBACK_BASE": "http://127.0.0.1:9",
+    }
+    settings = Settings.from_env(env, workers=1)
+    assert settings.data_dir == tmp_path
+    assert settings.workers == 1
+    assert settings.wayback_base == "http://127.0.0.1:9"
+    assert settings.database == tmp_path / "clausetrail.duckdb"
