@@ -6,6 +6,12 @@ the rest through `id_` replay. A capture whose digest we already hold is
 recorded as an observation without downloading it again (the reversion
 A -> B -> A needs the second A). Work is committed every `BATCH` captures, so
 a killed run loses at most one batch of downloads, which the next run redoes.
+
+Each page has a cursor (`warehouse.cursors`): after a batch is committed, it
+moves to the last capture of the listing's fully recorded prefix, and the
+next run lists the archive from there. When the archive refuses, the cursor
+also records when to come back; until then a backfill does not call the
+archive at all (unless `force=True`).
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.client import ArchiveClient, ArchiveRefused, ClientError, Fetched, verify_digest
-from flows.common import Run, open_run, utcnow
+from flows.common import Run, log, open_run, utcnow
 from flows.settings import Settings
 from transforms.records import CdxRecord
-from warehouse import load
+from warehouse import cursors, load
 from warehouse.rawstore import RawStore
 
 BATCH = 50
@@ -81,7 +87,10 @@ def backfill_page(
     from_: str | None,
     to: str | None,
 ) -> None:
-    listing = client.list_captures(url, from_=from_, to=to)
+    resume = cursors.resume_from(cursors.get_cursor(run.con, url), from_)
+    if resume.is_resumed:
+        run.count("pages_resumed")
+    listing = client.list_captures(url, from_=resume.from_, to=to)
     records = list(listing)
     problems = [
         load.ProblemRow(
@@ -103,6 +112,8 @@ def backfill_page(
     run.count("cdx_records", len(records))
     seen_times, digests = load.known_wayback(run.con, url)
     new = [r for r in records if r.captured_at not in seen_times]
+    done = set(seen_times)  # captures recorded with their bytes
+    prefix = 0  # records[:prefix] are all recorded: the cursor may move to the last
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
         rows: list[load.CaptureRow] = []
@@ -164,6 +175,21 @@ def backfill_page(
                     is_truncated=fetched.truncated,
                     digest_check=check,
                 )
+                if fetched.truncated:
+                    batch_problems.append(
+                        load.ProblemRow(
+                            run.run_id,
+                            "fetch",
+                            "body over the size cap",
+                            utcnow(),
+                            document_id,
+                            url,
+                            record.captured_at,
+                            row.capture_id,
+                            f"kept the first {len(fetched.body)} bytes (max_bytes); "
+                            f"the archive holds {record.length or 'more'} bytes",
+                        )
+                    )
                 if check == "mismatch":
                     batch_problems.append(
                         load.ProblemRow(
@@ -184,21 +210,62 @@ def backfill_page(
             rows.append(row)
         run.count("captures", load.record_captures(run.con, rows, batch_problems))
         run.count("failures", sum(1 for r in rows if r.error))
+        # committed: only now may the cursor move past these captures
+        done.update(r.captured_at for r in rows if r.raw_sha256 is not None)
+        prefix = _advance(run, url, document_id, resume.listed_from, records, prefix, done)
+    _advance(run, url, document_id, resume.listed_from, records, prefix, done)
+    cursors.clear_refusal(run.con, url, run_id=run.run_id, now=utcnow())
+
+
+def _advance(
+    run: Run,
+    url: str,
+    document_id: str,
+    listed_from: str | None,
+    records: list[CdxRecord],
+    prefix: int,
+    done: set,
+) -> int:
+    """Move the page's cursor over the recorded prefix of the listing; returns its length."""
+    start = prefix
+    while prefix < len(records) and records[prefix].captured_at in done:
+        prefix += 1
+    if prefix > start:
+        cursors.advance_cursor(
+            run.con,
+            url,
+            document_id,
+            listed_from,
+            records[prefix - 1].captured_at,
+            run_id=run.run_id,
+            now=utcnow(),
+        )
+    return prefix
 
 
 @flow(name="backfill", task_runner=ThreadPoolTaskRunner(max_workers=4))
 def backfill(
-    settings: Settings | None = None, from_: str | None = None, to: str | None = None
+    settings: Settings | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    force: bool = False,
 ) -> dict[str, int]:
     """List and download the archive's captures of every tracked page.
 
     `from_`/`to` are Wayback timestamp prefixes (e.g. "2023" or "20230115").
     When the archive keeps refusing (429/5xx after every retry), the run stops
-    cleanly, records when to come back, and the next run resumes: nothing
-    already recorded is fetched again.
+    cleanly, records when to come back, and the next run resumes from each
+    page's cursor: nothing already recorded is fetched again. Before that
+    time a run skips the archive and says so; `force=True` calls it anyway.
     """
     settings = settings or Settings.from_env()
-    with open_run(settings, "backfill", {"from": from_, "to": to}) as run:
+    with open_run(settings, "backfill", {"from": from_, "to": to, "force": force}) as run:
+        wait = cursors.archive_wait(run.con, utcnow())
+        if wait is not None and not force:
+            _skip(run, wait)
+            return dict(run.counts)
+        if wait is not None:
+            cursors.clear_refusal(run.con, run_id=run.run_id, now=utcnow())
         client = run.archive_client()
         pages = [
             (run.document_ids[spec.key], page, url)
@@ -226,6 +293,15 @@ def backfill(
                         )
                     ],
                 )
+                cursors.record_refusal(
+                    run.con,
+                    url,
+                    document_id,
+                    err.retry_after,
+                    str(err),
+                    run_id=run.run_id,
+                    now=utcnow(),
+                )
                 run.count("stopped")
                 run.counts["retry_after"] = when  # type: ignore[assignment]
                 break
@@ -248,3 +324,33 @@ def backfill(
                 )
                 run.count("failures")
         return dict(run.counts)
+
+
+def _skip(run: Run, wait: cursors.Cursor) -> None:
+    """The archive asked us to come back later: do not call it, say so, record it."""
+    when = wait.retry_after.isoformat() if wait.retry_after else "later"
+    message = (
+        f"backfill skipped: the archive refused us and asked to come back after {when} "
+        f"(while backfilling {wait.original_url}); run again after that time, "
+        "or force it with backfill(force=True)"
+    )
+    log.warning("%s", message)
+    load.record_problems(
+        run.con,
+        [
+            load.ProblemRow(
+                run.run_id,
+                "cdx",
+                "archive asked us to wait; backfill skipped",
+                utcnow(),
+                wait.document_id,
+                wait.original_url,
+                None,
+                None,
+                f"retry after {when}; refusal: {wait.refusal}",
+            )
+        ],
+    )
+    run.count("stopped")
+    run.counts["skipped_until"] = when  # type: ignore[assignment]
+    run.counts["retry_after"] = when  # type: ignore[assignment]

@@ -1,0 +1,218 @@
+"""kill -9 at several points of a run, then a re-run: the warehouse ends
+identical to an uninterrupted run's.
+
+The run is a real subprocess (`tests/crash_driver.py`: the backfill and
+process flows on the demo site) against a LocalArchive served by this test
+process. The driver stops at a named kill point, writes a ready file and
+waits; the test kills it with SIGKILL, runs the driver again to completion,
+and compares every table's content columns with the uninterrupted run's
+(`crash_driver.VOLATILE_COLUMNS` lists the columns left out: run ids and
+fetch/processing times).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from crash_driver import table_digests
+
+from flows.demo_site import demo_captures, write_demo_registry
+from flows.local_archive import LocalArchive
+from warehouse.rawstore import RawStore
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+DRIVER = Path(__file__).resolve().parent / "crash_driver.py"
+
+# (kill point, at which passage); each is a different moment of the run
+KILL_POINTS = [
+    ("download", 3),  # bodies stored, their batch not committed
+    ("blob", 5),  # a blob half written: temporary file on disk, not renamed
+    ("cursor", 2),  # a batch committed, the page's cursor not yet moved
+    ("extract", 1),  # inside the extraction transaction, before COMMIT
+    ("version", 2),  # inside a version replace (old rows deleted), before COMMIT
+]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRASH_")}
+    env.update(extra)
+    return env
+
+
+def _run(data_dir: Path, sources: Path, base: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(DRIVER), str(data_dir), str(sources), base],
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _run_and_kill(data_dir: Path, sources: Path, base: str, point: str, at: int) -> str:
+    ready = data_dir.parent / f"ready-{point}"
+    proc = subprocess.Popen(
+        [sys.executable, str(DRIVER), str(data_dir), str(sources), base],
+        env=_env(
+            CRASH_KILL_POINT=point,
+            CRASH_KILL_AT=str(at),
+            CRASH_READY_FILE=str(ready),
+            CRASH_BATCH="2",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                pytest.fail(f"driver ended before kill point {point}#{at}: {out}\n{err}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"kill point {point}#{at} never reached")
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    return ready.read_text()
+
+
+def _assert_sound(data_dir: Path) -> None:
+    """No partial or altered blob, no orphan or duplicate row."""
+    raw = RawStore(data_dir / "raw")
+    assert not list((raw.root / "sha256").glob("??/??/.partial-*")), "a partial blob remains"
+    for sha in raw:
+        body = raw.path_for(sha).read_bytes()
+        assert hashlib.sha256(body).hexdigest() == sha, f"blob {sha} does not hash to its name"
+    con = duckdb.connect(str(data_dir / "clausetrail.duckdb"), read_only=True)
+    try:
+        checks = {
+            "capture without its blob": "SELECT raw_sha256 FROM captures WHERE raw_sha256 IS NOT NULL",
+        }
+        held = set(raw)
+        for (sha,) in con.execute(checks["capture without its blob"]).fetchall():
+            assert sha in held, f"capture points to missing blob {sha}"
+        orphans = {
+            "version_captures -> versions": "SELECT count(*) FROM version_captures vc "
+            "WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.version_id = vc.version_id)",
+            "version_captures -> captures": "SELECT count(*) FROM version_captures vc "
+            "WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.capture_id = vc.capture_id)",
+            "versions without captures": "SELECT count(*) FROM versions v WHERE NOT EXISTS "
+            "(SELECT 1 FROM version_captures vc WHERE vc.version_id = v.version_id)",
+            "versions -> texts": "SELECT count(*) FROM versions v WHERE NOT EXISTS "
+            "(SELECT 1 FROM texts t WHERE t.text_sha256 = v.text_sha256)",
+            "clause_versions -> versions": "SELECT count(*) FROM clause_versions cv "
+            "WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.version_id = cv.version_id)",
+            "clause_versions -> clauses": "SELECT count(*) FROM clause_versions cv "
+            "WHERE NOT EXISTS (SELECT 1 FROM clauses c WHERE c.clause_id = cv.clause_id)",
+            "changes -> versions": "SELECT count(*) FROM changes ch WHERE NOT EXISTS "
+            "(SELECT 1 FROM versions v WHERE v.version_id = ch.to_version_id)",
+            "extractions -> captures": "SELECT count(*) FROM extractions e WHERE NOT EXISTS "
+            "(SELECT 1 FROM captures c WHERE c.raw_sha256 = e.raw_sha256)",
+            "extractions -> texts": "SELECT count(*) FROM extractions e WHERE e.text_sha256 "
+            "IS NOT NULL AND NOT EXISTS (SELECT 1 FROM texts t WHERE t.text_sha256 = e.text_sha256)",
+            "duplicate observations": "SELECT count(*) FROM (SELECT source, original_url, "
+            "captured_at FROM captures GROUP BY ALL HAVING count(*) > 1)",
+            "runs left running": "SELECT count(*) FROM runs WHERE status = 'running' "
+            "AND finished_at IS NOT NULL",
+        }
+        for name, sql in orphans.items():
+            assert con.execute(sql).fetchone()[0] == 0, name
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crash")
+    sources = write_demo_registry(root / "sources.yaml")
+    with LocalArchive(demo_captures()) as archive:
+        reference = root / "reference"
+        done = _run(reference, sources, archive.base_url)
+        assert done.returncode == 0, done.stderr
+        yield {
+            "root": root,
+            "sources": sources,
+            "archive": archive,
+            "reference": table_digests(reference / "clausetrail.duckdb"),
+        }
+
+
+@pytest.mark.parametrize(("point", "at"), KILL_POINTS, ids=[p for p, _ in KILL_POINTS])
+def test_kill_then_rerun_ends_identical_to_an_uninterrupted_run(site, point, at):
+    data_dir = site["root"] / f"killed-{point}"
+    archive = site["archive"]
+    note = _run_and_kill(data_dir, site["sources"], archive.base_url, point, at)
+    assert point in note
+    if point == "blob":
+        partials = list((data_dir / "raw" / "sha256").glob("??/??/.partial-*"))
+        assert partials, "the kill point must leave a half-written blob behind"
+
+    archive.clear_log()
+    done = _run(data_dir, site["sources"], archive.base_url)
+    assert done.returncode == 0, done.stderr
+
+    assert table_digests(data_dir / "clausetrail.duckdb") == site["reference"]
+    _assert_sound(data_dir)
+    # the re-run downloads only what the killed run had not committed
+    replays = [r.path for r in archive.requests_of("replay")]
+    assert len(replays) == len(set(replays)), "a capture was downloaded twice by the re-run"
+    if point in ("extract", "version"):
+        assert replays == [], "the backfill had finished: nothing to download again"
+    else:
+        assert 0 < len(replays) < len(demo_captures())
+    # the killed run is recorded as running (it never finished); the re-run completed
+    con = duckdb.connect(str(data_dir / "clausetrail.duckdb"), read_only=True)
+    try:
+        statuses = con.execute("SELECT flow, status FROM runs ORDER BY started_at").fetchall()
+    finally:
+        con.close()
+    assert statuses[-2:] == [("backfill", "completed"), ("process", "completed")]
+    assert ("backfill", "running") in statuses or ("process", "running") in statuses
+
+
+def test_a_second_writer_gets_a_clear_error_and_the_file_stays_intact(
+    site, prefect_harness, capsys
+):
+    """A flow run (process) while another process holds the DuckDB file for writing."""
+    from flows.cli import main
+
+    reference = site["root"] / "reference"
+    database = reference / "clausetrail.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
+            "print('ok', flush=True); sys.stdin.read()",
+            str(database),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        code = main(["--data-dir", str(reference), "process", "--sources", str(site["sources"])])
+        err = " ".join(capsys.readouterr().err.split())
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == 2
+    assert f"is open for writing by process {holder.pid}" in err
+    assert "one writer at a time" in err
+    assert table_digests(database) == site["reference"]
