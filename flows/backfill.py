@@ -22,7 +22,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.client import ArchiveClient, ArchiveRefused, ClientError, Fetched, verify_digest
+from flows.client import (
+    ArchiveClient,
+    ArchiveRefused,
+    ClientError,
+    Fetched,
+    FetchError,
+    verify_digest,
+)
 from flows.common import Run, log, open_run, utcnow
 from flows.settings import Settings
 from transforms.records import CdxRecord
@@ -30,6 +37,7 @@ from warehouse import cursors, load
 from warehouse.rawstore import RawStore
 
 BATCH = 50
+UNREACHABLE_PAGES = 3  # network failures in a row before the run stops asking
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +280,11 @@ def backfill(
             for spec in run.specs
             for page, url in enumerate(spec.urls)
         ]
+        unreachable = 0  # consecutive listings that failed at the network level
         for document_id, page, url in run.track(pages, "pages", len(pages)):
             try:
                 backfill_page(run, client, document_id, page, url, from_, to)
+                unreachable = 0
             except ArchiveRefused as err:
                 when = err.retry_after.isoformat() if err.retry_after else "later"
                 load.record_problems(
@@ -323,6 +333,17 @@ def backfill(
                     ],
                 )
                 run.count("failures")
+                unreachable = unreachable + 1 if isinstance(err, FetchError) else 0
+                if unreachable >= UNREACHABLE_PAGES:
+                    message = (
+                        f"the archive at {settings.wayback_base} could not be reached "
+                        f"({str(err).split(': ', 1)[0]}) for {unreachable} pages in a row; "
+                        "backfill stopped"
+                    )
+                    log.warning("%s", message)
+                    run.count("stopped")
+                    run.counts["unreachable"] = message  # type: ignore[assignment]
+                    break
         return dict(run.counts)
 
 

@@ -63,7 +63,10 @@ def _summary(settings: Settings, flows_summary: dict[str, dict] | None = None) -
     rows = [[name, counts[name]] for name in ("documents", "captures", "versions", "problems")]
     rows.append(["captures not usable (failed or rejected)", counts["unusable_captures"]])
     _print_table(f"clausetrail — {settings.database}", ["what", "count"], rows)
-    if flows_summary and flows_summary.get("backfill", {}).get("stopped"):
+    unreachable = (flows_summary or {}).get("backfill", {}).get("unreachable")
+    if unreachable:
+        err_console.print(f"[yellow]{unreachable}. Check the network and run again.[/yellow]")
+    elif flows_summary and flows_summary.get("backfill", {}).get("stopped"):
         err_console.print(
             "[yellow]The archive kept refusing; backfill stopped cleanly. "
             f"Retry after {flows_summary['backfill'].get('retry_after')}.[/yellow]"
@@ -200,7 +203,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from flows.backfill import backfill
 
     settings = _settings(args)
-    summary = backfill(settings, from_=args.from_, to=args.to)
+    summary = backfill(settings, from_=args.from_, to=args.to, force=args.force)
     _summary(settings, {"backfill": summary})
     return 0
 
@@ -229,6 +232,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
     from warehouse import queries
     from warehouse.db import open_warehouse
 
@@ -236,6 +241,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
     con = open_warehouse(settings.database, read_only=True)
     try:
         columns, rows = queries.run_query(con, args.query)
+    except duckdb.Error as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        return 2
     finally:
         con.close()
     if args.format == "json":
@@ -472,8 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="extraction processes")
     command("capture", cmd_capture, "fetch the current page of every tracked document")
     p = command("backfill", cmd_backfill, "download every distinct Wayback capture")
-    p.add_argument("--from", dest="from_", default=None)
-    p.add_argument("--to", default=None)
+    p.add_argument("--from", dest="from_", default=None, help="Wayback timestamp prefix")
+    p.add_argument("--to", default=None, help="Wayback timestamp prefix")
+    p.add_argument(
+        "--force", action="store_true", help="call the archive even before its Retry-After time"
+    )
     command("process", cmd_process, "extract text and rebuild versions")
     p = command("export", cmd_export, "write every table to Parquet with a manifest")
     p.add_argument("--out", default=None, help="output directory (default: <data-dir>/export)")

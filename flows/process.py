@@ -163,7 +163,10 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
     inputs = sha256_hex(
         json.dumps(
             [key, CLAUSE_LAYER, len(spec.urls)]
-            + [[c.capture_id, c.page, c.http_status, c.status, c.text_sha256] for c in captures]
+            + [
+                [c.capture_id, c.page, c.http_status, c.is_truncated, c.status, c.text_sha256]
+                for c in captures
+            ]
         )
     )
     if load.document_inputs_sha(run.con, document_id) == inputs:
@@ -176,6 +179,9 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
             continue  # a page dropped from the registry
         if c.http_status is not None and not 200 <= c.http_status < 300:
             continue  # recorded as a fetch problem when captured
+        if c.is_truncated:
+            # part of a page is not the page: recorded when fetched, never a version
+            continue
         if c.status != "ok":
             problems.append(
                 load.ProblemRow(

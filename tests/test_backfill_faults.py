@@ -215,3 +215,45 @@ def test_cursor_never_moves_back_within_a_range_and_resets_for_another(tmp_path)
         assert cursors.get_cursor(con, url).cursor_at == t1  # a refusal keeps the cursor
     finally:
         con.close()
+
+
+@pytest.mark.faults
+def test_an_unreachable_archive_stops_the_backfill_after_three_pages(prefect_harness, tmp_path):
+    import socket
+
+    import yaml
+
+    from flows.backfill import UNREACHABLE_PAGES, backfill
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    documents = [
+        {"slug": f"doc-{i}", "type": "Privacy Policy", "urls": [f"http://lumen.example/p{i}"]}
+        for i in range(6)
+    ]
+    registry = tmp_path / "sources.yaml"
+    registry.write_text(yaml.safe_dump({"platforms": [{"slug": "lumen", "documents": documents}]}))
+    settings = Settings(
+        data_dir=tmp_path,
+        sources=registry,
+        wayback_base=f"http://127.0.0.1:{port}",
+        cdx_per_second=0,
+        replay_per_second=0,
+        max_attempts=2,
+        backoff_seconds=0.01,
+        progress=False,
+    )
+    counts = backfill(settings)
+    assert counts["failures"] == UNREACHABLE_PAGES < len(documents)
+    assert "could not be reached (connection refused)" in counts["unreachable"]
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        problems = con.execute(
+            "SELECT count(*) FROM problems WHERE reason = 'listing failed'"
+        ).fetchone()[0]
+        status = con.execute("SELECT status FROM runs WHERE flow = 'backfill'").fetchone()[0]
+    finally:
+        con.close()
+    assert problems == UNREACHABLE_PAGES
+    assert status == "stopped"

@@ -501,12 +501,6 @@ def test_a_page_in_another_language_opens_no_version(warehouse_after_bad_content
     assert len(_versions(con, LANG_URL)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="process does not look at captures.is_truncated (flows/process.py, "
-    "warehouse/load.py page_captures): a body cut at max_bytes that still holds half the "
-    "text opens a version; see docs/reliability.md",
-)
 def test_a_body_cut_at_the_cap_opens_no_version(warehouse_after_bad_content):
     con = warehouse_after_bad_content
     assert "body over the size cap" in _rejection(con, "20200201000000", CUT_URL)

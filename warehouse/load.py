@@ -93,6 +93,7 @@ class PageCapture:
     captured_at: datetime
     raw_sha256: str
     http_status: int | None
+    is_truncated: bool  # the body was cut at the size cap
     status: str | None  # extraction status, None when not yet extracted
     reason: str | None
     text_sha256: str | None
@@ -300,7 +301,8 @@ def page_captures(
     con: duckdb.DuckDBPyConnection, document_id: str, extractor_key: str
 ) -> list[PageCapture]:
     rows = con.execute(
-        "SELECT c.capture_id, c.page, c.captured_at, c.raw_sha256, c.http_status, e.status, e.reason, e.text_sha256 "
+        "SELECT c.capture_id, c.page, c.captured_at, c.raw_sha256, c.http_status, c.is_truncated, "
+        "e.status, e.reason, e.text_sha256 "
         "FROM captures c LEFT JOIN extractions e "
         "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = ? "
         "WHERE c.document_id = ? AND c.raw_sha256 IS NOT NULL "
