@@ -1,0 +1,407 @@
+"""End-to-end processing speed and memory on a real corpus.
+
+    python -m bench.speed --corpus ../shared/corpus [--out FILE.json] [--no-profile]
+
+The corpus (laid out like ../shared/corpus) is imported as captures
+(`flows.importer`) into a fresh data folder under a temporary directory, then
+the `process` flow (extract -> version -> segment -> align -> load) is timed:
+
+- with 1 worker and with 2 workers (`Settings.workers`: processes for
+  extraction), each on its own fresh warehouse: snapshots per second =
+  imported snapshots / seconds of the run;
+- an immediate re-run with nothing new, as a share of the first run
+  (`rerun_ratio`);
+- peak memory: the resident memory of this process plus every child process
+  it starts (the extraction workers), sampled every 50 ms, as the sum of
+  their proportional set sizes (PSS: a page shared by a forked worker and its
+  parent is counted once); the plain RSS sum, which counts shared pages once
+  per process, is kept as `peak_rss_sum_mb`. The Prefect server, started
+  once before any timing, is left out;
+- memory as the corpus grows: a third warehouse is filled in steps (25 %,
+  50 %, 100 % of the snapshots in capture order, processed after each step)
+  and the resident set after each step is recorded.
+
+The flow is called as `process.fn(settings)`, which skips the flow run's own
+Prefect bookkeeping; the tasks inside it still report to a Prefect API
+(an ephemeral local server), so that server is started once, before timing
+(`prefect_startup_s`), and the per-task API calls are part of the figures.
+With profiling on, one more 1-worker run under cProfile says where the time
+goes, by stage (`profile_s`; cProfile slows the run, so shares matter, not
+seconds).
+
+A missing corpus prints a message and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import math
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+FRACTIONS = (0.25, 0.5, 1.0)
+RERUN_TARGET = 0.02
+SNAPSHOTS_PER_S_TARGET = 100.0
+FLAT_MEMORY_TOLERANCE = 1.25  # RSS after the whole corpus / after its first quarter
+
+
+class CorpusAbsent(Exception):
+    """No corpus at the given path (no manifest.jsonl)."""
+
+
+def prefect_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Quiet, local Prefect settings; call before Prefect is first imported."""
+    if "PREFECT_HOME" not in environ:
+        environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="clausetrail-bench-prefect-")
+    environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    environ.setdefault("DO_NOT_TRACK", "1")
+
+
+# ---------------------------------------------------------------- memory
+
+
+def _mb(n: float) -> float:
+    return round(n / 2**20, 1)
+
+
+def tree_memory(exclude: Iterable[int] = ()) -> tuple[int, int]:
+    """Memory of this process and its children, minus `exclude` and their trees.
+
+    Returns (PSS sum, RSS sum) in bytes. PSS splits each shared page among
+    the processes that map it, so its sum counts every page once: the
+    physical memory the tree holds. The RSS sum counts pages that forked
+    workers share with their parent once per process: an upper bound.
+    """
+    me = psutil.Process()
+    skipped: set[int] = set(exclude)
+    pss = rss = 0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            if proc.pid in skipped or proc.ppid() in skipped:
+                skipped.add(proc.pid)
+                continue
+            info = proc.memory_full_info()
+        except psutil.Error:  # a worker that just exited
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return pss, rss
+
+
+def tree_rss(exclude: Iterable[int] = ()) -> int:
+    """Resident memory of this process tree, shared pages counted once (PSS sum)."""
+    return tree_memory(exclude)[0]
+
+
+class RssSampler:
+    """Samples `tree_rss` in a thread; `peak` is the highest sample."""
+
+    def __init__(self, exclude: Iterable[int] = (), interval: float = 0.05):
+        self.exclude = tuple(exclude)
+        self.interval = interval
+        self.peak = 0  # PSS sum
+        self.peak_rss_sum = 0  # RSS sum (upper bound)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _sample(self) -> None:
+        pss, rss = tree_memory(self.exclude)
+        self.peak = max(self.peak, pss)
+        self.peak_rss_sum = max(self.peak_rss_sum, rss)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+# ---------------------------------------------------------------- prefect
+
+
+def start_prefect() -> tuple[float, tuple[int, ...]]:
+    """Run one trivial task so the Prefect API is up before timing.
+
+    Returns the seconds it took and the ids of the processes it left running
+    (the ephemeral server), which memory figures leave out.
+    """
+    from prefect import task
+
+    @task(name="bench-warm-up")
+    def warm_up() -> int:
+        return 1
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    started = time.perf_counter()
+    warm_up()
+    elapsed = time.perf_counter() - started
+    after = {p.pid for p in psutil.Process().children(recursive=True)}
+    return round(elapsed, 2), tuple(sorted(after - before))
+
+
+# ---------------------------------------------------------------- profile
+
+# (file suffix, function) -> stage; cumulative seconds are summed per stage
+STAGES: dict[tuple[str, str], str] = {
+    ("transforms/extract.py", "visible_fingerprint"): "fingerprint",
+    ("transforms/extract.py", "extract_text"): "extract",
+    ("transforms/extract.py", "_extract_pdf"): "extract: PDF",
+    ("transforms/versions.py", "screen_pages"): "version",
+    ("transforms/versions.py", "combine_pages"): "version",
+    ("transforms/versions.py", "build_versions"): "version",
+    ("transforms/clauses.py", "split_clauses"): "segment",
+    ("transforms/lineage.py", "trace_with_ledger"): "segment+align (ids, changes)",
+    ("transforms/align.py", "align_clauses"): "align",
+    ("transforms/diff.py", "diff_words"): "word diff",
+    ("warehouse/load.py", "record_extractions"): "load",
+    ("warehouse/load.py", "replace_versions"): "load",
+    ("warehouse/load.py", "pending_extractions"): "warehouse reads",
+    ("warehouse/load.py", "page_captures"): "warehouse reads",
+    ("warehouse/load.py", "known_fingerprints"): "warehouse reads",
+    ("warehouse/load.py", "load_texts"): "warehouse reads",
+    ("warehouse/rawstore.py", "get"): "raw store reads",
+}
+
+
+def stage_seconds(stats: pstats.Stats) -> dict[str, float]:
+    """Cumulative seconds per stage, and the Prefect task engine's own share."""
+    out: dict[str, float] = {}
+    task_total = task_body = 0.0
+    for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        path = filename.replace(os.sep, "/")
+        for (suffix, function), stage in STAGES.items():
+            if name == function and path.endswith(suffix):
+                out[stage] = out.get(stage, 0.0) + cumulative
+        if path.endswith("prefect/task_engine.py") and name == "run_task_sync":
+            task_total += cumulative
+        if path.endswith("prefect/task_engine.py") and name == "call_task_fn":
+            task_body += cumulative
+    out["prefect task engine (outside task bodies)"] = task_total - task_body
+    return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
+
+
+# ---------------------------------------------------------------- runs
+
+
+def _settings(data_dir: Path, workers: int):  # type: ignore[no-untyped-def]
+    from flows.settings import Settings
+
+    return Settings(data_dir=data_dir, workers=workers, progress=False)
+
+
+def _import(settings, corpus: Path, limit: int | None = None):  # type: ignore[no-untyped-def]
+    from flows.importer import import_corpus
+
+    started = time.perf_counter()
+    result = import_corpus(settings, corpus, limit=limit)
+    return (
+        result,
+        time.perf_counter() - started,
+        settings.model_copy(update={"sources": result.registry}),
+    )
+
+
+def _process(settings) -> tuple[dict[str, int], float]:  # type: ignore[no-untyped-def]
+    from flows.process import process
+
+    started = time.perf_counter()
+    counts = process.fn(settings)
+    return counts, time.perf_counter() - started
+
+
+def measure_speed(
+    corpus: Path,
+    *,
+    workers: tuple[int, ...] = (1, 2),
+    fractions: tuple[float, ...] = FRACTIONS,
+    profile: bool = True,
+    work_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Import and process the corpus; returns the figures (see module docstring)."""
+    corpus = Path(corpus)
+    if not (corpus / "manifest.jsonl").is_file():
+        raise CorpusAbsent(f"no corpus at {corpus} (missing manifest.jsonl)")
+    prefect_env()
+    startup_s, server_pids = start_prefect()
+    own_dir = work_dir is None
+    base = Path(tempfile.mkdtemp(prefix="clausetrail-speed-")) if own_dir else Path(work_dir)
+    result: dict[str, Any] = {
+        "corpus": str(corpus),
+        "prefect_startup_s": startup_s,
+        "called_as": "process.fn(settings) (tasks report to an ephemeral Prefect API)",
+        "runs": {},
+    }
+    try:
+        peaks = []
+        for n in workers:
+            folder = base / f"workers-{n}"
+            shutil.rmtree(folder, ignore_errors=True)
+            imported, import_s, settings = _import(_settings(folder, n), corpus)
+            with RssSampler(server_pids) as rss:
+                counts, seconds = _process(settings)
+            peaks.append(rss.peak)
+            run = {
+                "workers": n,
+                "snapshots": imported.snapshots,
+                "documents": imported.documents,
+                "import_s": round(import_s, 3),
+                "process_s": round(seconds, 3),
+                "snapshots_per_s": round(imported.snapshots / seconds, 2),
+                "peak_rss_mb": _mb(rss.peak),
+                "peak_rss_sum_mb": _mb(rss.peak_rss_sum),
+                "counts": counts,
+            }
+            if n == workers[-1]:
+                with RssSampler(server_pids) as rss:
+                    rerun_counts, rerun_s = _process(settings)
+                run["rerun_s"] = round(rerun_s, 3)
+                run["rerun_counts"] = rerun_counts
+                result["rerun_ratio"] = round(rerun_s / seconds, 4)
+            result["runs"][str(n)] = run
+            result[f"snapshots_per_s_{n}_worker{'s' if n > 1 else ''}"] = run["snapshots_per_s"]
+        result["snapshots"] = result["runs"][str(workers[0])]["snapshots"]
+        result["peak_rss_mb"] = _mb(max(peaks))
+        result["memory"] = grow(corpus, base / "growing", workers[-1], fractions, server_pids)
+        rss_after = [step["rss_after_mb"] for step in result["memory"]]
+        result["memory_growth"] = round(rss_after[-1] / rss_after[0], 3)
+        result["memory_flat"] = result["memory_growth"] <= FLAT_MEMORY_TOLERANCE
+        if profile:
+            result["profile_s"] = profile_run(corpus, base / "profiled")
+    finally:
+        if own_dir:
+            shutil.rmtree(base, ignore_errors=True)
+    result["targets"] = {
+        "snapshots_per_s_2_workers >= 100": result.get("snapshots_per_s_2_workers", 0)
+        >= SNAPSHOTS_PER_S_TARGET,
+        "rerun_ratio <= 0.02": result.get("rerun_ratio", 1) <= RERUN_TARGET,
+        "memory flat": result["memory_flat"],
+    }
+    return result
+
+
+def grow(
+    corpus: Path,
+    folder: Path,
+    workers: int,
+    fractions: tuple[float, ...],
+    exclude: tuple[int, ...],
+) -> list[dict[str, Any]]:
+    """Import the corpus in steps, processing after each; the memory after each step."""
+    from flows.importer import plan_import, read_manifest
+
+    shutil.rmtree(folder, ignore_errors=True)
+    total = len(plan_import(read_manifest(corpus))[2])
+    steps = []
+    for fraction in fractions:
+        limit = math.ceil(total * fraction)
+        imported, _s, settings = _import(_settings(folder, workers), corpus, limit=limit)
+        with RssSampler(exclude) as rss:
+            _counts, seconds = _process(settings)
+        steps.append(
+            {
+                "fraction": fraction,
+                "snapshots": imported.snapshots,
+                "process_s": round(seconds, 3),
+                "rss_after_mb": _mb(tree_rss(exclude)),
+                "peak_rss_mb": _mb(rss.peak),
+            }
+        )
+    return steps
+
+
+def _profiled(settings) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    try:
+        _process(settings)
+    finally:
+        profiler.disable()
+    out = {"total (profiled)": round(time.perf_counter() - started, 2)}
+    out.update(stage_seconds(pstats.Stats(profiler)))
+    return out
+
+
+def profile_run(corpus: Path, folder: Path) -> dict[str, dict[str, float]]:
+    """A 1-worker run and its immediate re-run under cProfile: seconds per stage."""
+    shutil.rmtree(folder, ignore_errors=True)
+    _imported, _s, settings = _import(_settings(folder, 1), corpus)
+    first = _profiled(settings)
+    return {"first": first, "rerun": _profiled(settings)}
+
+
+def render(result: dict[str, Any]) -> str:
+    lines = [f"corpus: {result['corpus']} ({result['snapshots']} snapshots)"]
+    lines.append(f"Prefect API start-up (not timed): {result['prefect_startup_s']} s")
+    for run in result["runs"].values():
+        lines.append(
+            f"  {run['workers']} worker(s): {run['process_s']:.2f} s, "
+            f"{run['snapshots_per_s']} snapshots/s, peak RSS {run['peak_rss_mb']} MB"
+        )
+        if "rerun_s" in run:
+            lines.append(
+                f"  immediate re-run: {run['rerun_s']:.2f} s = {result['rerun_ratio']:.1%} of the first"
+            )
+    for step in result["memory"]:
+        lines.append(
+            f"  after {step['fraction']:.0%} ({step['snapshots']} snapshots): "
+            f"RSS {step['rss_after_mb']} MB (peak {step['peak_rss_mb']} MB)"
+        )
+    for which, stages in result.get("profile_s", {}).items():
+        lines.append(f"  where the time goes, {which} run (1 worker, cProfile, cumulative s):")
+        for stage, seconds in stages.items():
+            lines.append(f"    {stage:<44}{seconds:>8}")
+    for name, ok in result["targets"].items():
+        lines.append(f"  target {name}: {'met' if ok else 'MISSED'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.speed", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    parser.add_argument("--out", type=Path, default=None, help="write the JSON results here")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    args = parser.parse_args(argv)
+    try:
+        result = measure_speed(args.corpus, profile=not args.no_profile)
+    except CorpusAbsent as err:
+        print(f"speed benchmark skipped: {err}")
+        return 0
+    result["command"] = " ".join(
+        ["python -m bench.speed", *(argv if argv is not None else sys.argv[1:])]
+    )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    print(render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
