@@ -2,16 +2,21 @@
 
 Extraction is cached by (raw SHA-256, extractor key): a body is extracted
 once. Before extracting, a cheap visible-text fingerprint is taken; a body
-whose fingerprint matches one already extracted for the same document reuses
-that result (HTML churn without a text change costs a parse, not an
-extraction). Versions are rebuilt only for documents whose inputs changed.
+whose fingerprint matches one already extracted with the same extractor key
+(version and selectors) reuses that result, so HTML churn without a text
+change costs a parse, not an extraction. Pending bodies of all documents go
+through one process pool per run, in batches committed one at a time.
+Versions are rebuilt only for documents whose inputs changed; a run with
+nothing new starts no task.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, task
@@ -59,81 +64,114 @@ def _extract(
     )
 
 
-def _map(workers: int, fn, *columns):  # type: ignore[no-untyped-def]
-    jobs = list(zip(*columns, strict=True))
-    if workers <= 1 or len(jobs) < POOL_THRESHOLD:
-        return [fn(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, *columns, chunksize=max(1, len(jobs) // (workers * 4))))
+CHUNK = 200  # bodies per extraction batch: one commit, bounded memory
 
 
-@task(name="extract-document", cache_policy=NO_CACHE)
-def extract_document(run: Run, spec: DocumentSpec, document_id: str) -> int:
-    """Extract every body of a document not yet extracted; returns how many were new."""
-    key = extractor_key(spec)
-    pending = load.pending_extractions(run.con, document_id, key)
-    if not pending:
-        return 0
-    raw_dir = str(run.raw.root)
-    shas = [sha for sha, _ in pending]
-    types = [ctype for _, ctype in pending]
-    workers = run.settings.workers
-    prints = _map(workers, _fingerprint, [raw_dir] * len(shas), shas, types)
-    known = load.known_fingerprints(run.con, prints, key)
-    # one extraction per new fingerprint; the rest reuse it
-    todo: dict[str, int] = {}
-    for index, fp in enumerate(prints):
-        if fp not in known and fp not in todo:
-            todo[fp] = index
-    picks = list(todo.values())
-    url = spec.urls[0]
-    results = _map(
-        workers,
-        _extract,
-        [raw_dir] * len(picks),
-        [shas[i] for i in picks],
-        [types[i] for i in picks],
-        [url] * len(picks),
-        [spec.select] * len(picks),
-        [spec.remove] * len(picks),
-    )
-    now = utcnow()
-    by_print: dict[str, load.ExtractionRow] = dict(known)
-    texts: dict[str, str] = {}
-    for index, extraction in zip(picks, results, strict=True):
-        by_print[prints[index]] = load.ExtractionRow(
-            raw_sha256=shas[index],
-            extractor_key=key,
-            status=extraction.status,
-            extracted_at=now,
-            reason=extraction.reason,
-            text_sha256=extraction.text_sha256,
-            title=extraction.title,
-            language=extraction.language,
-            fingerprint=prints[index],
-        )
-        if extraction.is_ok:
-            texts[extraction.text_sha256] = extraction.text
-    rows = []
-    for sha, fp in zip(shas, prints, strict=True):
-        source = by_print[fp]
-        rows.append(
-            load.ExtractionRow(
-                raw_sha256=sha,
-                extractor_key=key,
-                status=source.status,
-                extracted_at=now,
-                reason=source.reason,
-                text_sha256=source.text_sha256,
-                title=source.title,
-                language=source.language,
-                fingerprint=fp,
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A stored body that this document's extractor setting has not read yet."""
+
+    raw_sha256: str
+    content_type: str | None
+    key: str
+    url: str
+    select: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+def _fingerprint_job(raw_dir: str, job: Pending) -> str:
+    return _fingerprint(raw_dir, job.raw_sha256, job.content_type)
+
+
+def _extract_job(raw_dir: str, job: Pending) -> Extraction:
+    return _extract(raw_dir, job.raw_sha256, job.content_type, job.url, job.select, job.remove)
+
+
+class Pool:
+    """One process pool per run (extraction is CPU-bound), or none for 1 worker."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, fn, raw_dir: str, jobs: Sequence[Pending]) -> list:  # type: ignore[no-untyped-def]
+        if self.workers <= 1 or len(jobs) < POOL_THRESHOLD:
+            return [fn(raw_dir, job) for job in jobs]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        chunksize = max(1, len(jobs) // (self.workers * 4))
+        return list(self._pool.map(fn, [raw_dir] * len(jobs), jobs, chunksize=chunksize))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def pending_bodies(run: Run) -> list[Pending]:
+    """Every stored body, of every document, not yet extracted with its setting."""
+    jobs: dict[tuple[str, str], Pending] = {}
+    for spec in run.specs:
+        key = extractor_key(spec)
+        for sha, ctype in load.pending_extractions(run.con, run.document_ids[spec.key], key):
+            jobs.setdefault(
+                (sha, key), Pending(sha, ctype, key, spec.urls[0], spec.select, spec.remove)
             )
-        )
-    load.record_extractions(run.con, rows, texts)
-    run.count("extracted", len(picks))
-    run.count("extraction_reused", len(shas) - len(picks))
-    return len(picks)
+    return list(jobs.values())
+
+
+@task(name="extract-pending", cache_policy=NO_CACHE)
+def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
+    """Extract the pending bodies in batches; returns how many were really extracted.
+
+    Each batch: fingerprints first (cheap); a body whose visible text was
+    already extracted with the same setting reuses that result; one
+    extraction per new fingerprint; then one commit.
+    """
+    raw_dir = str(run.raw.root)
+    extracted = 0
+    batches = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
+    for batch in run.track(batches, "extraction batches", len(batches)):
+        prints = pool.map(_fingerprint_job, raw_dir, batch)
+        known: dict[tuple[str, str], load.ExtractionRow] = {}
+        for key in {job.key for job in batch}:
+            found = load.known_fingerprints(
+                run.con, [fp for fp, job in zip(prints, batch, strict=True) if job.key == key], key
+            )
+            known.update({(fp, key): row for fp, row in found.items()})
+        todo: dict[tuple[str, str], int] = {}
+        for index, (fp, job) in enumerate(zip(prints, batch, strict=True)):
+            if (fp, job.key) not in known and (fp, job.key) not in todo:
+                todo[(fp, job.key)] = index
+        picks = list(todo.values())
+        results = pool.map(_extract_job, raw_dir, [batch[i] for i in picks])
+        now = utcnow()
+        texts: dict[str, str] = {}
+        for index, extraction in zip(picks, results, strict=True):
+            job = batch[index]
+            known[(prints[index], job.key)] = load.ExtractionRow(
+                raw_sha256=job.raw_sha256,
+                extractor_key=job.key,
+                status=extraction.status,
+                extracted_at=now,
+                reason=extraction.reason,
+                text_sha256=extraction.text_sha256,
+                title=extraction.title,
+                language=extraction.language,
+                fingerprint=prints[index],
+            )
+            if extraction.is_ok:
+                texts[extraction.text_sha256] = extraction.text
+        rows = [
+            dataclasses.replace(
+                known[(fp, job.key)], raw_sha256=job.raw_sha256, extracted_at=now, fingerprint=fp
+            )
+            for fp, job in zip(prints, batch, strict=True)
+        ]
+        load.record_extractions(run.con, rows, texts)
+        run.count("extracted", len(picks))
+        run.count("extraction_reused", len(batch) - len(picks))
+        extracted += len(picks)
+    return extracted
 
 
 def trace_clauses(
@@ -155,9 +193,10 @@ def trace_clauses(
     return ClauseHistory(traced, issued)
 
 
-@task(name="version-document", cache_policy=NO_CACHE)
-def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
-    """Rebuild a document's versions if its inputs changed; returns whether it did."""
+def document_inputs(
+    run: Run, spec: DocumentSpec, document_id: str
+) -> tuple[str, list[load.PageCapture]]:
+    """What a document's versions are built from, and its hash."""
     key = extractor_key(spec)
     captures = load.page_captures(run.con, document_id, key)
     inputs = sha256_hex(
@@ -169,8 +208,26 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
             ]
         )
     )
-    if load.document_inputs_sha(run.con, document_id) == inputs:
-        return False
+    return inputs, captures
+
+
+@task(name="rebuild-versions", cache_policy=NO_CACHE)
+def rebuild_versions(run: Run, changed: Sequence[tuple[DocumentSpec, str]]) -> int:
+    """Rebuild versions and clause history of each changed document (one commit each)."""
+    for spec, document_id in run.track(changed, "documents", len(changed)):
+        inputs, captures = document_inputs(run, spec, document_id)
+        version_document(run, spec, document_id, inputs, captures)
+    return len(changed)
+
+
+def version_document(
+    run: Run,
+    spec: DocumentSpec,
+    document_id: str,
+    inputs: str,
+    captures: Sequence[load.PageCapture],
+) -> None:
+    """Build one document's versions and clause history from its captures."""
     now = utcnow()
     problems = []
     pages = []
@@ -224,17 +281,31 @@ def version_document(run: Run, spec: DocumentSpec, document_id: str) -> bool:
         run.con, document_id, versions, new_texts, inputs, problems, now, clause_history=history
     )
     run.count("documents_rebuilt")
-    return True
 
 
 @flow(name="process")
 def process(settings: Settings | None = None) -> dict[str, int]:
-    """Extract what is new and rebuild the versions of documents that changed."""
+    """Extract what is new and rebuild the versions of documents that changed.
+
+    Work is found first, so a run with nothing new starts no task at all.
+    """
     settings = settings or Settings.from_env()
     with open_run(settings, "process", {}) as run:
-        for spec in run.track(run.specs, "documents", len(run.specs)):
+        pending = pending_bodies(run)
+        if pending:
+            pool = Pool(settings.workers)
+            try:
+                extract_pending(run, pending, pool)
+            finally:
+                pool.close()
+        changed = []
+        for spec in run.specs:
             document_id = run.document_ids[spec.key]
-            extract_document(run, spec, document_id)
-            version_document(run, spec, document_id)
+            inputs, _captures = document_inputs(run, spec, document_id)
+            if load.document_inputs_sha(run.con, document_id) != inputs:
+                changed.append((spec, document_id))
+        if changed:
+            rebuild_versions(run, changed)
+        run.count("documents_unchanged", len(run.specs) - len(changed))
         run.counts.update(load.table_counts(run.con))
         return dict(run.counts)

@@ -153,8 +153,8 @@ def _install(kill: _KillPoint) -> None:
             return pool.submit(fetch_and_maybe_stop, *args)
 
     backfill_mod.fetch_archived = _Submitter()
-    process_mod.extract_document = process_mod.extract_document.fn
-    process_mod.version_document = process_mod.version_document.fn
+    process_mod.extract_pending = process_mod.extract_pending.fn
+    process_mod.rebuild_versions = process_mod.rebuild_versions.fn
 
     real_replace = os.replace
 
