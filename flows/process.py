@@ -36,7 +36,7 @@ from warehouse import load
 from warehouse.clauses import ClauseHistory
 from warehouse.rawstore import RawStore
 
-CLAUSE_LAYER = "1"  # bump when segmentation or alignment output can change
+CLAUSE_LAYER = "2"  # bump when segmentation or alignment output can change
 POOL_THRESHOLD = 8  # below this many bodies, extract in-process
 
 

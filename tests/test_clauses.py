@@ -321,3 +321,16 @@ def test_hard_breaks_join_lines_but_headings_and_items_still_start_blocks() -> N
         ("paragraph", (), "Meta Platforms Ireland Limited 4 Grand Canal Square Dublin 2"),
         ("list_item", ("Contact",), "item"),
     ]
+
+
+def test_an_oversized_table_row_is_split_by_cell_and_sentence():
+    cell = " ".join(f"Sentence number {i} says something." for i in range(120))
+    markdown = f"# Terms\n\n| Topic | Text |\n|---|---|\n| Retention | {cell} |\n| Short | row |\n"
+    clauses = split_clauses(markdown)
+    rows = [c for c in clauses if c.kind == "table_row"]
+    assert rows[0].text == "| Topic | Text |"
+    assert rows[1].text == "Retention"
+    assert rows[2].text == "Sentence number 0 says something."
+    assert rows[-1].text == "| Short | row |"
+    assert all(len(c.text) <= 2000 for c in clauses)
+    assert len(rows) == 1 + 1 + 120 + 1

@@ -24,7 +24,9 @@ The splitter reads the Markdown that the extract stage produces (trafilatura
 - **Tables.** One clause per row, the header row included (it is the first
   row clause of its table); the `|---|` separator row is markup and is
   dropped. A row's text is its cells, whitespace-normalised, as
-  ``"| a | b |"``. Ragged rows are taken as they are.
+  ``"| a | b |"``. Ragged rows are taken as they are. A row longer than
+  `SENTENCE_SPLIT_CHARS` (a whole section laid out in one cell) becomes one
+  clause per sentence of each cell, without the pipes.
 - **Thematic breaks** (`---`, `* * *`) are markup and are dropped.
 - **Enormous paragraphs.** A paragraph or list item longer than
   `SENTENCE_SPLIT_CHARS` is split into sentences (at `.`, `!`, `?` followed by
@@ -300,7 +302,15 @@ def split_clauses(markdown: str) -> tuple[Clause, ...]:
             continue
         path = tuple(text for _, text in stack)
         if block.kind == "table_row":
-            clauses.append(_make_clause(len(clauses), path, block.kind, block.text, False))
+            if len(block.text) <= SENTENCE_SPLIT_CHARS:
+                clauses.append(_make_clause(len(clauses), path, block.kind, block.text, False))
+                continue
+            # an oversized row (a whole section laid out as one table cell):
+            # one clause per sentence of each cell, in order
+            cells = [c.strip() for c in block.text.strip().strip("|").split("|") if c.strip()]
+            for cell in cells:
+                for sentence in _sentences(cell):
+                    clauses.append(_make_clause(len(clauses), path, block.kind, sentence, False))
             continue
         for number, sentence in enumerate(_sentences(block.text)):
             clauses.append(_make_clause(len(clauses), path, block.kind, sentence, number == 0))

@@ -1,7 +1,9 @@
 """Word-level diff of two clause texts: structured ops and a readable rendering.
 
-Words are whitespace-separated tokens; difflib's SequenceMatcher (no
-autojunk, so frequent words like "the" are not ignored) finds the opcodes.
+Words are whitespace-separated tokens; rapidfuzz's Indel opcodes (a longest
+common subsequence of words, in C: a 26,000-word clause diffs in
+milliseconds where difflib took seconds) find the kept words, and each run
+of removed and added words between two kept runs becomes one op.
 Each op carries its words joined by single spaces, so the ops of a diff hold
 both texts in full: `apply_diff(old, ops)` rebuilds the new text
 (whitespace-normalised) and checks the old words on the way.
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from difflib import SequenceMatcher
+
+from rapidfuzz.distance import Indel
 
 OPS = ("equal", "insert", "delete", "replace")
 
@@ -32,11 +35,40 @@ class DiffOp:
 def diff_words(old: str, new: str) -> tuple[DiffOp, ...]:
     """The word-level ops that turn `old` into `new`."""
     a, b = old.split(), new.split()
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return tuple(
-        DiffOp(tag, " ".join(a[i1:i2]), " ".join(b[j1:j2]))
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-    )
+    if a == b:
+        return (DiffOp("equal", " ".join(a), " ".join(b)),) if a else ()
+    if not a or not b:
+        return (DiffOp("insert" if b else "delete", " ".join(a), " ".join(b)),)
+    ops: list[DiffOp] = []
+    pending_old: list[str] = []
+    pending_new: list[str] = []
+
+    def flush() -> None:
+        if pending_old or pending_new:
+            tag = (
+                "replace"
+                if pending_old and pending_new
+                else ("delete" if pending_old else "insert")
+            )
+            ops.append(DiffOp(tag, " ".join(pending_old), " ".join(pending_new)))
+            pending_old.clear()
+            pending_new.clear()
+
+    for op in Indel.opcodes(a, b):
+        if op.tag == "equal":
+            flush()
+            ops.append(
+                DiffOp(
+                    "equal",
+                    " ".join(a[op.src_start : op.src_end]),
+                    " ".join(b[op.dest_start : op.dest_end]),
+                )
+            )
+        else:
+            pending_old.extend(a[op.src_start : op.src_end])
+            pending_new.extend(b[op.dest_start : op.dest_end])
+    flush()
+    return tuple(ops)
 
 
 def apply_diff(old: str, ops: Iterable[DiffOp]) -> str:
