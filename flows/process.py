@@ -109,13 +109,14 @@ class Pool:
 
 def pending_bodies(run: Run) -> list[Pending]:
     """Every stored body, of every document, not yet extracted with its setting."""
+    specs = {run.document_ids[spec.key]: spec for spec in run.specs}
+    keys = {document_id: extractor_key(spec) for document_id, spec in specs.items()}
     jobs: dict[tuple[str, str], Pending] = {}
-    for spec in run.specs:
-        key = extractor_key(spec)
-        for sha, ctype in load.pending_extractions(run.con, run.document_ids[spec.key], key):
-            jobs.setdefault(
-                (sha, key), Pending(sha, ctype, key, spec.urls[0], spec.select, spec.remove)
-            )
+    for document_id, sha, ctype in load.pending_extractions(run.con, keys):
+        spec, key = specs[document_id], keys[document_id]
+        jobs.setdefault(
+            (sha, key), Pending(sha, ctype, key, spec.urls[0], spec.select, spec.remove)
+        )
     return list(jobs.values())
 
 
@@ -193,29 +194,32 @@ def trace_clauses(
     return ClauseHistory(traced, issued)
 
 
-def document_inputs(
-    run: Run, spec: DocumentSpec, document_id: str
-) -> tuple[str, list[load.PageCapture]]:
-    """What a document's versions are built from, and its hash."""
-    key = extractor_key(spec)
-    captures = load.page_captures(run.con, document_id, key)
-    inputs = sha256_hex(
-        json.dumps(
-            [key, CLAUSE_LAYER, len(spec.urls)]
-            + [
-                [c.capture_id, c.page, c.http_status, c.is_truncated, c.status, c.text_sha256]
-                for c in captures
-            ]
+def document_inputs(run: Run) -> dict[str, tuple[str, list[load.PageCapture]]]:
+    """For every document: the hash of what its versions are built from, and those captures."""
+    specs = {run.document_ids[spec.key]: spec for spec in run.specs}
+    keys = {document_id: extractor_key(spec) for document_id, spec in specs.items()}
+    out = {}
+    for document_id, captures in load.page_captures(run.con, keys).items():
+        spec = specs[document_id]
+        inputs = sha256_hex(
+            json.dumps(
+                [keys[document_id], CLAUSE_LAYER, len(spec.urls)]
+                + [
+                    [c.capture_id, c.page, c.http_status, c.is_truncated, c.status, c.text_sha256]
+                    for c in captures
+                ]
+            )
         )
-    )
-    return inputs, captures
+        out[document_id] = (inputs, captures)
+    return out
 
 
 @task(name="rebuild-versions", cache_policy=NO_CACHE)
-def rebuild_versions(run: Run, changed: Sequence[tuple[DocumentSpec, str]]) -> int:
+def rebuild_versions(
+    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]]
+) -> int:
     """Rebuild versions and clause history of each changed document (one commit each)."""
-    for spec, document_id in run.track(changed, "documents", len(changed)):
-        inputs, captures = document_inputs(run, spec, document_id)
+    for spec, document_id, inputs, captures in run.track(changed, "documents", len(changed)):
         version_document(run, spec, document_id, inputs, captures)
     return len(changed)
 
@@ -298,12 +302,13 @@ def process(settings: Settings | None = None) -> dict[str, int]:
                 extract_pending(run, pending, pool)
             finally:
                 pool.close()
-        changed = []
-        for spec in run.specs:
-            document_id = run.document_ids[spec.key]
-            inputs, _captures = document_inputs(run, spec, document_id)
-            if load.document_inputs_sha(run.con, document_id) != inputs:
-                changed.append((spec, document_id))
+        built = load.built_inputs(run.con)
+        inputs = document_inputs(run)
+        changed = [
+            (spec, document_id, *inputs[document_id])
+            for spec in run.specs
+            if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id][0]
+        ]
         if changed:
             rebuild_versions(run, changed)
         run.count("documents_unchanged", len(run.specs) - len(changed))

@@ -260,17 +260,34 @@ def mark_verified(con: duckdb.DuckDBPyConnection, document_id: str, at: datetime
 # ---------------------------------------------------------------- extraction
 
 
+@contextmanager
+def _keys(con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]) -> Iterator[None]:
+    """Register {document_id: extractor_key} as the relation `_keys`."""
+    con.register(
+        "_keys", pa.table({"document_id": list(keys), "extractor_key": list(keys.values())})
+    )
+    try:
+        yield
+    finally:
+        con.unregister("_keys")
+
+
 def pending_extractions(
-    con: duckdb.DuckDBPyConnection, document_id: str, extractor_key: str
-) -> list[tuple[str, str | None]]:
-    """Raw bodies of a document not yet extracted with this key: (sha, content type)."""
-    return con.execute(
-        "SELECT c.raw_sha256, any_value(c.content_type) FROM captures c "
-        "LEFT JOIN extractions e ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = ? "
-        "WHERE c.document_id = ? AND c.raw_sha256 IS NOT NULL AND e.raw_sha256 IS NULL "
-        "GROUP BY c.raw_sha256 ORDER BY c.raw_sha256",
-        [extractor_key, document_id],
-    ).fetchall()
+    con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]
+) -> list[tuple[str, str, str | None]]:
+    """Bodies not yet extracted with their document's key: (document id, sha, content type).
+
+    `keys` maps each document id to its extractor key; one query for all.
+    """
+    with _keys(con, keys):
+        return con.execute(
+            "SELECT c.document_id, c.raw_sha256, any_value(c.content_type) FROM captures c "
+            "JOIN _keys k USING (document_id) "
+            "LEFT JOIN extractions e "
+            "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
+            "WHERE c.raw_sha256 IS NOT NULL AND e.raw_sha256 IS NULL "
+            "GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
 
 
 def record_extractions(
@@ -298,18 +315,22 @@ def _store_texts(con: duckdb.DuckDBPyConnection, texts: Mapping[str, str]) -> No
 
 
 def page_captures(
-    con: duckdb.DuckDBPyConnection, document_id: str, extractor_key: str
-) -> list[PageCapture]:
-    rows = con.execute(
-        "SELECT c.capture_id, c.page, c.captured_at, c.raw_sha256, c.http_status, c.is_truncated, "
-        "e.status, e.reason, e.text_sha256 "
-        "FROM captures c LEFT JOIN extractions e "
-        "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = ? "
-        "WHERE c.document_id = ? AND c.raw_sha256 IS NOT NULL "
-        "ORDER BY c.captured_at, c.page, c.capture_id",
-        [extractor_key, document_id],
-    ).fetchall()
-    return [PageCapture(*row) for row in rows]
+    con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]
+) -> dict[str, list[PageCapture]]:
+    """Every stored capture of these documents with its extraction, by document, in time order."""
+    with _keys(con, keys):
+        rows = con.execute(
+            "SELECT c.document_id, c.capture_id, c.page, c.captured_at, c.raw_sha256, "
+            "c.http_status, c.is_truncated, e.status, e.reason, e.text_sha256 "
+            "FROM captures c JOIN _keys k USING (document_id) LEFT JOIN extractions e "
+            "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
+            "WHERE c.raw_sha256 IS NOT NULL "
+            "ORDER BY c.document_id, c.captured_at, c.page, c.capture_id"
+        ).fetchall()
+    out: dict[str, list[PageCapture]] = {document_id: [] for document_id in keys}
+    for document_id, *row in rows:
+        out[document_id].append(PageCapture(*row))
+    return out
 
 
 def known_fingerprints(
@@ -351,6 +372,11 @@ def document_inputs_sha(con: duckdb.DuckDBPyConnection, document_id: str) -> str
         "SELECT inputs_sha256 FROM document_state WHERE document_id = ?", [document_id]
     ).fetchone()
     return row[0] if row else None
+
+
+def built_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The inputs hash each document's versions were last built from."""
+    return dict(con.execute("SELECT document_id, inputs_sha256 FROM document_state").fetchall())
 
 
 def replace_versions(
