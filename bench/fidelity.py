@@ -24,17 +24,23 @@ texts in the declaration order. Two modes: ``no_selectors`` (our default
 extraction) and ``selectors`` (the declared select/remove of each page).
 
 **Change detection.** Per document, snapshots are taken in capture order and
-grouped by capture time (the pages of one multi-page fetch share it). At each
-point, each page's newest accepted extraction (status ok, not a collapse
-against its previous text) stands; the document text is their concatenation,
-keeping the declaration's number of pages, newest first. We report a change
-at a point when that text differs from the previous point's. Gold: a change
-at a point where a snapshot is ``referenced`` and none of the versions tied to
-the point (its paired versions and the version in effect, ``~2`` included)
-has the text of a version tied to the previous point (texts compared as
-token sequences): a ``~2`` re-extraction after a selector change is not a
-change of the document. A version opened
-at a point whose snapshots are all ``noise`` is a noise version.
+grouped by capture time (the pages of one multi-page fetch usually share
+it). Ours: the document's versions as the process flow builds them, with the
+same functions (`our_versions`: captures whose extraction is not ``ok`` are
+left out, `transforms.versions.screen_pages` with `quality.is_collapse`,
+`combine_pages`, `build_versions`); a declaration that switches between one
+page and several is versioned run by run with its own page list. We report a
+change at every point where one of our versions (after the first) starts.
+Gold: a change at a point where a corpus version starts (its capture time is
+the point's), a snapshot there is ``referenced``, and none of the versions
+tied to the point (paired or in effect, ``~2`` included, leaving out versions
+that start later) has the text of a version tied to the previous point.
+Texts are compared as `change_tokens` (the tokens above plus the emphasis
+marks): a word that turns bold is a change; a new link target, an empty link
+or another Markdown spelling of the same words (bullet spacing, escapes,
+``<br>`` against a blank line) is not, so a ``~2`` re-extraction after a
+selector change is not a change of the document. A version opened at a
+point whose snapshots are all ``noise`` is a noise version.
 """
 
 from __future__ import annotations
@@ -53,7 +59,8 @@ from pathlib import Path
 from bench.corpus import CorpusMissing, Document, Snapshot, gold_pairs, load_corpus
 from transforms.extract import extract_text, visible_fingerprint
 from transforms.quality import is_collapse
-from transforms.records import Extraction
+from transforms.records import Extraction, Observation, Version, sha256_hex
+from transforms.versions import PageText, build_versions, combine_pages, screen_pages
 
 # ---------------------------------------------------------------------------
 # tokenisation and scores
@@ -62,6 +69,7 @@ _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")
 _REF_LINK = re.compile(r"\[([^\]]*)\]\[[^\]]*\]")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 _SETEXT = re.compile(r"^[ \t]{0,3}(=+|-+)[ \t]*$", re.MULTILINE)
 _HEADING = re.compile(r"^\s{0,3}#{1,6}[ \t]+", re.MULTILINE)
 _BULLET = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+", re.MULTILINE)
@@ -71,22 +79,28 @@ _TABLE_SEP = re.compile(
 )
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 _MARKS = re.compile(r"[*`~|]+")
+_CODE_MARKS = re.compile(r"[`~|]+")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_CHANGE_TOKEN = re.compile(rf"\*+|[{_CJK}]|[^\W{_CJK}]+")
 
 
-def strip_markdown(text: str) -> str:
-    """The words of a Markdown text without its syntax (see module docstring)."""
+def strip_markdown(text: str, *, keep_emphasis: bool = False) -> str:
+    """The words of a Markdown text without its syntax (see module docstring);
+    `keep_emphasis` leaves the ``*`` and ``_`` emphasis marks in."""
     text = _IMAGE.sub(" ", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)  # inline HTML such as <br> in table cells
     text = _SETEXT.sub(" ", text)
     text = _TABLE_SEP.sub(" ", text)
     text = _QUOTE.sub("", text)
     text = _BULLET.sub("", text)  # before headings: "## 1. Title" keeps its number
     text = _HEADING.sub("", text)
     text = _ESCAPE.sub(r"\1", text)
+    if keep_emphasis:
+        return _CODE_MARKS.sub(" ", text)
     # emphasis marks and pipes; "_" inside a word (snake_case) is kept
     text = re.sub(r"(?<!\w)_+|_+(?!\w)", " ", text)
     return _MARKS.sub(" ", text)
@@ -237,6 +251,64 @@ def _points(doc: Document) -> list[list[Snapshot]]:
     return points
 
 
+def _epochs(points: Sequence[list[Snapshot]]) -> list[list[list[Snapshot]]]:
+    """Runs of points under one declaration shape: the single-page declaration
+    (source "") or the multi-page one (named sources). A declaration that
+    switches between them is a registry edit; each run is versioned with its
+    own page list, and the runs' observations are versioned together."""
+    epochs: list[list[list[Snapshot]]] = []
+    previous = None
+    for snaps in points:
+        shape = any(s.source == "" for s in snaps)
+        if epochs and shape == previous:
+            epochs[-1].append(snaps)
+        else:
+            epochs.append([snaps])
+        previous = shape
+    return epochs
+
+
+def our_versions(
+    doc: Document, extract: Callable[[Snapshot], Extraction], points: Sequence[list[Snapshot]]
+) -> tuple[Version, ...]:
+    """The document's versions as the process flow builds them.
+
+    Same steps as ``flows.process.version_document``: captures whose
+    extraction is not ``ok`` are left out, each page is screened against its
+    last accepted text (`screen_pages` with `quality.is_collapse`), the pages
+    are combined (`combine_pages`: once every page has been seen, the latest
+    accepted text of each, in declaration order) and `build_versions` groups
+    equal consecutive texts.
+    """
+    observations: list[Observation] = []
+    for epoch in _epochs(points):
+        seen = {s.source for snaps in epoch for s in snaps}
+        sources = [src for src in doc.sources if src in seen]
+        pages: list[PageText] = []
+        texts: dict[str, str] = {}
+        for snaps in epoch:
+            for snap in snaps:
+                result = extract(snap)
+                if not result.is_ok:
+                    continue
+                sha = sha256_hex(result.text)
+                texts[sha] = result.text
+                pages.append(PageText(sources.index(snap.source), snap.captured_at, snap.path, sha))
+        accepted, _rejected = screen_pages(pages, texts, is_collapse)
+        found, _combined = combine_pages(accepted, len(sources), texts)
+        observations.extend(found)
+    return build_versions(doc.name, observations)
+
+
+def change_tokens(text: str) -> tuple[str, ...]:
+    """A gold text as compared for change detection: its tokens (as in
+    `tokenize`) with the emphasis marks kept (``**``, ``*``). A word that
+    becomes bold is a change of the text; a new link target, an empty link or
+    a different Markdown spelling of the same words (``* `` or ``*   `` for a
+    bullet, an escaped ``\\_``) is not."""
+    return tuple(_CHANGE_TOKEN.findall(strip_markdown(text, keep_emphasis=True).lower()))
+
+
 def measure_changes(
     root: Path,
     documents: Sequence[Document],
@@ -245,51 +317,41 @@ def measure_changes(
     """Our "text changed here" events against the gold versions' boundaries."""
     gold_cache: dict[str, tuple[str, ...]] = {}
 
-    def gold_texts(snaps: Sequence[Snapshot]) -> frozenset[tuple[str, ...]]:
-        """Token sequences of every version tied to a point (paired or in effect)."""
+    def tokens_of(path: str) -> tuple[str, ...]:
+        if path not in gold_cache:
+            file = root / path
+            gold_cache[path] = change_tokens(file.read_text("utf-8")) if file.is_file() else ()
+        return gold_cache[path]
+
+    def gold_texts(doc: Document, snaps: Sequence[Snapshot]) -> frozenset[tuple[str, ...]]:
+        """Token sequences of the versions tied to a point (paired or in effect)
+        that had started by then: a page fetched before the other pages of a
+        multi-page version is tied to it, but that version starts later."""
+        when = snaps[0].captured_at
+        later = {v.path for v in doc.versions if v.captured_at > when}
         paths = {p for s in snaps for p in (*s.paired_versions, s.version_in_effect_path) if p}
-        out = set()
-        for path in paths:
-            if path not in gold_cache:
-                file = root / path
-                gold_cache[path] = (
-                    tuple(tokenize(file.read_text("utf-8"))) if file.is_file() else ()
-                )
-            out.add(gold_cache[path])
-        return frozenset(out)
+        return frozenset(tokens_of(p) for p in paths - later)
 
     totals = Counter()
     per_document = {}
     for doc in documents:
-        state: dict[str, tuple[int, str]] = {}  # source -> (point index, text)
-        prev_ours: str | None = None
+        points = _points(doc)
+        starts = {v.valid_from for v in our_versions(doc, extract, points)[1:]}
+        gold_starts = {v.captured_at for v in doc.versions}
         prev_gold: frozenset[tuple[str, ...]] | None = None
         tp = fp = fn = noise = 0
         events = []
-        for i, snaps in enumerate(_points(doc)):
-            for snap in snaps:
-                result = extract(snap)
-                if not result.is_ok:
-                    continue
-                last = state.get(snap.source)
-                if last is not None and is_collapse(result.text, last[1]):
-                    continue
-                state[snap.source] = (i, result.text)
-            keep = max(s.combined_sources for s in snaps)
-            newest = sorted(state, key=lambda src: state[src][0], reverse=True)[:keep]
-            ordered = [src for src in doc.sources if src in newest]
-            ours = _join([state[src][1] for src in ordered]) if ordered else None
-            referenced = [s for s in snaps if s.role == "referenced"]
-            gold_now = gold_texts(snaps) or None
-            if i == 0 or prev_ours is None:
-                ours_event = False
-            else:
-                ours_event = ours is not None and ours != prev_ours
-            # a change only when no text of this point's versions is one of the
-            # previous point's: a ``~2`` re-extraction of the same text is not
+        for i, snaps in enumerate(points):
+            when = snaps[0].captured_at
+            ours_event = when in starts
+            gold_now = gold_texts(doc, snaps) or None
+            # a gold change: a version of the corpus starts at this point, and
+            # no text of this point's versions is one of the previous point's
+            # (a ``~2`` re-extraction of the same snapshots is not a change)
             gold_event = (
                 i > 0
-                and bool(referenced)
+                and when in gold_starts
+                and any(s.role == "referenced" for s in snaps)
                 and prev_gold is not None
                 and gold_now is not None
                 and not (gold_now & prev_gold)
@@ -305,14 +367,12 @@ def measure_changes(
             if ours_event or gold_event:
                 events.append(
                     {
-                        "capture_time": snaps[0].captured_at.isoformat(),
+                        "capture_time": when.isoformat(),
                         "ours": ours_event,
                         "gold": gold_event,
                         "roles": sorted({s.role for s in snaps}),
                     }
                 )
-            if ours is not None:
-                prev_ours = ours
             if gold_now is not None:
                 prev_gold = gold_now
         totals.update(tp=tp, fp=fp, fn=fn, noise=noise)

@@ -190,3 +190,162 @@ def test_missing_corpus_exits_cleanly(tmp_path, capsys):
 @pytest.mark.parametrize("bad", ["", "not json"])
 def test_tokenize_tolerates_anything(bad):
     assert isinstance(tokenize(bad), list)
+
+
+# ---------------------------------------------------------------------------
+# change detection: the shipped versioning, and the gold's version boundaries
+
+
+def history_corpus(root: Path, snapshots, versions) -> list:
+    """A one-document corpus from (time, source, role, paired) snapshots and
+    (time, text, [(time, source)]) versions; returns its loaded documents."""
+    folder = "demo/S/Terms of Service"
+    (root / folder).mkdir(parents=True)
+
+    def snap_path(when, source):
+        return f"{folder}/{when}{'.' + source if source else ''}.html"
+
+    def version_path(when):
+        return f"{folder}/{when}.md"
+
+    rows = []
+    for when, text, refs in versions:
+        (root / version_path(when)).write_text(text, "utf-8")
+        rows.append(
+            {
+                "collection": "demo",
+                "service": "S",
+                "terms_type": "Terms of Service",
+                "kind": "version",
+                "path": version_path(when),
+                "capture_time": when,
+                "snapshot_refs": [{"corpus_path": [snap_path(*ref)]} for ref in refs],
+            }
+        )
+    for when, source, role, paired, pages in snapshots:
+        rows.append(
+            {
+                "collection": "demo",
+                "service": "S",
+                "terms_type": "Terms of Service",
+                "kind": "snapshot",
+                "path": snap_path(when, source),
+                "capture_time": when,
+                "media_type": "text/html",
+                "fetch_url": "https://s.test/" + source,
+                "declaration": {"combined_sources": pages},
+                "role": role,
+                "paired_versions": [version_path(paired)] if paired else [],
+                "version_in_effect_path": version_path(paired) if paired else None,
+                "source_slug": source or None,
+            }
+        )
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    return load_corpus(root)
+
+
+def texts_by_path(mapping):
+    from transforms.records import Extraction
+
+    def extract(snap):
+        for key, text in mapping.items():
+            if key in snap.path:
+                return Extraction(status="ok", text=text)
+        raise AssertionError(snap.path)
+
+    return extract
+
+
+T1, T1B, T2 = "2024-01-01T00:00:00Z", "2024-01-01T00:00:20Z", "2024-06-01T00:00:00Z"
+
+
+def test_pages_of_one_fetch_seconds_apart_are_one_version(tmp_path):
+    # pages one and two fetched 20 s apart: no text until both are seen, as
+    # combine_pages does (the old simulation counted a change at the second)
+    docs = history_corpus(
+        tmp_path,
+        [(T1, "one", "referenced", T1B, 2), (T1B, "two", "referenced", T1B, 2)],
+        [(T1B, "Alpha.\n\nBeta.\n", [(T1, "one"), (T1B, "two")])],
+    )
+    extract = texts_by_path({".one.": "Alpha.\n", ".two.": "Beta.\n"})
+    changes = measure_changes(tmp_path, docs, extract)
+    assert changes["our_changes"] == 0 and changes["gold_changes"] == 0
+
+
+def test_a_gold_change_is_where_its_version_starts(tmp_path):
+    # page one is refetched at T2 - 1 day and tied to the version recorded
+    # at T2 (when page two changed): the gold change is at T2, not earlier
+    early = "2024-05-31T00:00:00Z"
+    docs = history_corpus(
+        tmp_path,
+        [
+            (T1, "one", "referenced", T1, 2),
+            (T1, "two", "referenced", T1, 2),
+            (early, "one", "referenced", T2, 2),
+            (T2, "two", "referenced", T2, 2),
+        ],
+        [
+            (T1, "Alpha.\n\nBeta.\n", [(T1, "one"), (T1, "two")]),
+            (T2, "Alpha.\n\nGamma.\n", [(early, "one"), (T2, "two")]),
+        ],
+    )
+    extract = texts_by_path(
+        {
+            f"{T1}.one": "Alpha.\n",
+            f"{early}.one": "Alpha.\n",
+            f"{T1}.two": "Beta.\n",
+            f"{T2}.two": "Gamma.\n",
+        }
+    )
+    changes = measure_changes(tmp_path, docs, extract)
+    events = changes["per_document"]["S / Terms of Service"]["events"]
+    assert [(e["capture_time"][:10], e["ours"], e["gold"]) for e in events] == [
+        ("2024-06-01", True, True)
+    ]
+    assert changes["recall"] == 1.0 and changes["precision"] == 1.0
+
+
+def test_a_switch_from_one_page_to_two_is_versioned(tmp_path):
+    docs = history_corpus(
+        tmp_path,
+        [
+            (T1, "", "referenced", T1, 1),
+            (T2, "one", "referenced", T2, 2),
+            (T2, "two", "referenced", T2, 2),
+        ],
+        [
+            (T1, "Alpha.\n", [(T1, "")]),
+            (T2, "Alpha.\n\nBeta.\n", [(T2, "one"), (T2, "two")]),
+        ],
+    )
+    extract = texts_by_path({".one.": "Alpha.\n", ".two.": "Beta.\n", T1: "Alpha.\n"})
+    changes = measure_changes(tmp_path, docs, extract)
+    assert changes["our_changes"] == 1
+    assert changes["recall"] == 1.0 and changes["precision"] == 1.0
+
+
+def test_a_rejected_collapse_opens_no_version(tmp_path):
+    long_text = "\n\n".join(f"## Section {n}\n\n" + PARAS[n % 4] for n in range(8)) + "\n"
+    docs = history_corpus(
+        tmp_path,
+        [(T1, "", "referenced", T1, 1), (T2, "", "referenced", T1, 1)],
+        [(T1, long_text, [(T1, "")])],
+    )
+    extract = texts_by_path({T1: long_text, T2: "Oops.\n"})
+    assert measure_changes(tmp_path, docs, extract)["our_changes"] == 0
+
+
+def test_change_tokens_keep_emphasis_and_ignore_spelling():
+    from bench.fidelity import change_tokens
+
+    assert change_tokens("**Effective: May 1**") != change_tokens("**Effective:** May 1")
+    assert change_tokens("* one\n* two\n") == change_tokens("*   one\n\n*   two\n")
+    assert change_tokens("[Terms](https://a.test/?id=1)") == change_tokens(
+        "[Terms](https://a.test/?id=2)"
+    )
+    assert change_tokens("MJ\\_Report.png") == change_tokens("MJ_Report.png")
+
+
+def test_inline_html_is_markdown_syntax():
+    assert tokenize("| a<br><br>b | c <br/> d |") == ["a", "b", "c", "d"]
+    assert tokenize("x < y and <span class='k'>z</span>") == ["x", "y", "and", "z"]

@@ -127,6 +127,66 @@ def test_bad_css_selector_is_a_value_error():
         extract(page(POLICY_BODY), select=["p[["])
 
 
+def without_main_region(inner: str) -> bytes:
+    """A page with no <main>/<article>: extraction goes through trafilatura."""
+    return (
+        "<html><head><title>Policy</title></head><body>"
+        "<div class='top'><a href='/'>Home</a> <a href='/blog'>Blog</a></div>"
+        f"<div id='policy'>{inner}</div></body></html>"
+    ).encode()
+
+
+def test_source_line_breaks_inside_a_paragraph_are_joined():
+    # POLICY_BODY's paragraphs are written over several source lines
+    text = extract(without_main_region(POLICY_BODY)).text
+    assert (
+        "Please read it carefully, because it describes the choices you have about "
+        "your personal data.\n" in text
+    )
+    assert "We never\nsell" not in text and "We never sell your personal information" in text
+    # list items, headings and table rows stay on lines of their own
+    assert "\n- Account data\n- Usage data\n" in text
+    assert "\n## 2. How we share information\n" in text
+    assert "\n| Logs | 90 days |\n" in text
+
+
+def test_preformatted_text_keeps_its_line_breaks():
+    text = extract(without_main_region(POLICY_BODY + "<pre>line one\nline two</pre>")).text
+    assert "line one\nline two" in text
+
+
+def test_joined_lines_do_not_change_a_main_region_page():
+    # the region writer already collapses white space: same text either way
+    wrapped = POLICY_BODY
+    flat = " ".join(POLICY_BODY.split("\n"))
+    assert extract(page(wrapped)).text == extract(page(flat)).text
+
+
+def test_line_breaks_separate_words_in_table_cells_and_headings():
+    table = (
+        "<table><tr><th>Use</th><th>Data</th></tr>"
+        "<tr><td>Support</td><td>Account data<br>Contact data<br/>Logs</td></tr>"
+        "<tr><td>Billing</td><td><p>Payment data</p><p>Invoices</p></td></tr></table>"
+    )
+    body = f"<html><body><div id='doc'><h2>Uses<br>of data</h2>{table}</div></body></html>"
+    text = extract(body.encode(), select=["#doc"]).text
+    assert "| Support | Account data Contact data Logs |" in text
+    assert "| Billing | Payment data Invoices |" in text
+    assert "## Uses of data" in text
+
+
+def test_br_and_paragraphs_in_a_cell_give_the_same_text():
+    # a site that swaps <p> items for <br> items has not changed its words
+    cell_p = "<td><p>Account data</p><p>Logs</p></td>"
+    cell_br = "<td>Account data<br>Logs</td>"
+
+    def text(cell):
+        body = f"<html><body><div id='doc'><table><tr><td>Use</td>{cell}</tr></table></div></body></html>"
+        return extract(body.encode(), select=["#doc"]).text
+
+    assert text(cell_p) == text(cell_br)
+
+
 def test_charset_from_header():
     html = f"<html><body><p>{'Données personnelles et café. ' * 20}</p></body></html>"
     result = extract(html.encode("iso-8859-1"), content_type="text/html; charset=ISO-8859-1")

@@ -26,6 +26,10 @@ Pipeline of `extract_text`:
    trafilatura (``favor_recall``, tables kept, no links/images/comments).
    When trafilatura keeps much less text than the region holds, the region
    itself is written by the Markdown writer minus its boilerplate blocks.
+   Before trafilatura, line breaks of the HTML source outside ``<pre>`` are
+   turned into spaces (white space on screen), so a paragraph is one line.
+   The writer separates words at ``<br>`` and block boundaries inside table
+   cells and headings.
 4. **Normalisation** (`normalize_text`) and **classification**
    (`transforms.quality.classify_page`).
 
@@ -52,7 +56,7 @@ from lxml.cssselect import CSSSelector
 from transforms.quality import classify_page
 from transforms.records import Extraction
 
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -444,13 +448,18 @@ def _inline_text(el) -> str:
 
 
 def _collect(el, pieces: list[str]) -> None:
+    # a line break or a block boundary inside inline text (a table cell, a
+    # heading) separates words: "A<br>B" and "<p>A</p><p>B</p>" read "A B"
     if isinstance(el.tag, str) and el.tag not in _SKIP:
+        separate = el.tag == "br" or el.tag in _BLOCKS or el.tag in _HEADINGS
+        if separate:
+            pieces.append(" ")
         pieces.append(el.text or "")
         for child in el:
             _collect(child, pieces)
             pieces.append(child.tail or "")
-    elif not isinstance(el.tag, str):  # comments, processing instructions
-        return
+        if separate:
+            pieces.append(" ")
 
 
 def _write(el, out: _Writer, depth: int = 0) -> None:
@@ -546,11 +555,34 @@ _MAIN_CANDIDATES = (
 )
 
 
+_PREFORMATTED = ("pre", "textarea", "listing", "plaintext", "xmp")
+_LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
+def _unwrap_source_lines(root) -> None:
+    """Replace the line breaks of the HTML source by spaces, in place.
+
+    A newline in HTML text is white space: a paragraph written over several
+    source lines is one line on screen. trafilatura keeps those breaks in its
+    Markdown, so one sentence would become several lines (and the clause
+    splitter reads each line as a block). Text inside preformatted elements
+    keeps its breaks; ``<br>`` is an element, not text, and still breaks.
+    """
+    keep = {el for pre in root.iter(*_PREFORMATTED) for el in pre.iter()}
+    for el in root.iter():
+        if el.text and "\n" in el.text and el not in keep:
+            el.text = _LINE_BREAKS.sub(" ", el.text)
+        if el.tail and "\n" in el.tail and el.getparent() not in keep:
+            el.tail = _LINE_BREAKS.sub(" ", el.tail)
+
+
 def _trafilatura_markdown(root, url: str) -> str:
     import trafilatura
 
+    tree = copy.deepcopy(root)
+    _unwrap_source_lines(tree)
     text = trafilatura.extract(
-        copy.deepcopy(root),
+        tree,
         output_format="markdown",
         include_tables=True,
         include_comments=False,
