@@ -349,3 +349,27 @@ def test_fingerprint_of_non_html_hashes_bytes():
     a = visible_fingerprint(b"%PDF-1.4 one", content_type="application/pdf")
     b = visible_fingerprint(b"%PDF-1.4 two", content_type="application/pdf")
     assert a != b and len(a) == 64
+
+
+def test_pdf_lines_are_rebuilt_into_paragraphs():
+    from transforms.extract import _pdf_paragraphs
+
+    page = (
+        "Master Services Agreement\r\n"
+        "1 Background\r\n"
+        "This agreement is entered into between the provider and the customer by\r\n"
+        "clicking a box to confirm acceptance or by signing an order form that refer-\r\n"
+        "ences it.\r\n"
+        "2 Definitions\r\n"
+        "The following definitions apply in this agreement and in every order form\r\n"
+        "signed under it.\r\n"
+    )
+    assert _pdf_paragraphs(page) == [
+        "Master Services Agreement",
+        "1 Background",
+        "This agreement is entered into between the provider and the customer by "
+        "clicking a box to confirm acceptance or by signing an order form that references it.",
+        "2 Definitions",
+        "The following definitions apply in this agreement and in every order form "
+        "signed under it.",
+    ]
