@@ -42,7 +42,6 @@ from __future__ import annotations
 import codecs
 import copy
 import hashlib
-import io
 import json
 import re
 import unicodedata
