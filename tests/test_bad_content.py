@@ -490,11 +490,6 @@ def test_bad_capture_is_recorded_with_a_reason(warehouse_after_bad_content, ts, 
     assert re.search(expected, reason, re.IGNORECASE), reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no language rule yet (transforms/quality.py): the policy served in French is "
-    "accepted and opens a version between two English ones; see docs/reliability.md",
-)
 def test_a_page_in_another_language_opens_no_version(warehouse_after_bad_content):
     con = warehouse_after_bad_content
     assert re.search(r"language", _rejection(con, "20200201000000", LANG_URL), re.IGNORECASE)

@@ -112,3 +112,32 @@ def test_collapse_on_texts_without_headings():
     assert is_collapse("Sorry, this content is unavailable.", reference) is not None
     assert is_collapse(reference[: len(reference) // 2], reference) is None
     assert is_collapse("anything", "") is None
+
+
+def test_language_guess_is_sure_or_silent():
+    from transforms.quality import guess_language
+
+    english = "We collect the data that you give us when you use our services and talk to us. " * 8
+    french = (
+        "Nous recueillons les données que vous nous fournissez lorsque vous utilisez nos services. "
+        * 8
+    )
+    chinese = "我们收集您在使用服务时提供的信息 " * 40 + "and a few English words in the"
+    assert guess_language(english) == "en"
+    assert guess_language(french) == "fr"
+    assert guess_language(chinese) is None
+    assert guess_language("Terms of Service") is None  # too short to be sure
+
+
+def test_a_translated_edition_is_not_the_document():
+    from transforms.quality import is_collapse
+
+    english = (
+        "# Privacy\n\n" + "We collect the data that you give us when you use our services. " * 10
+    )
+    french = (
+        "# Confidentialité\n\n"
+        + "Nous recueillons les données que vous nous donnez pour nos services. " * 10
+    )
+    assert is_collapse(french, english) == "another language (fr; the document is en)"
+    assert is_collapse(english + " We also keep logs for 30 days.", english) is None

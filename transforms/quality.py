@@ -129,11 +129,45 @@ def _headings(text: str) -> list[str]:
     return [h for h in out if h]
 
 
+# The most frequent function words of the languages policies are most often
+# published in. Two texts whose best guesses differ confidently are not the
+# same document: a geo-redirected or translated edition is another document.
+_STOP_WORDS = {
+    "en": "the and of to in or you we your that for is are with by this our any as be",
+    "fr": "le la les de des et vous nous votre vos que pour est sont avec par dans une un du",
+    "de": "der die das und ist sie wir ihre ihr nicht mit von für auf den dem zu ein eine",
+    "es": "el la los las de que usted nosotros su sus para con por en una un del se es",
+    "it": "il lo la gli le di che per con sono voi noi vostro vostri una un del della questo",
+    "pt": "os as de que você nós seu seus para com por em uma um do da são não",
+    "nl": "de het een en van je jij wij ons onze uw dat voor met op in is zijn niet",
+}
+_STOP_SETS = {lang: frozenset(words.split()) for lang, words in _STOP_WORDS.items()}
+
+
+def guess_language(text: str, *, sample: int = 3000) -> str | None:
+    """The language of `text` from its function words, or None when unsure.
+
+    Sure means: at least 30 function-word hits in the first `sample` words,
+    making at least a tenth of them (a Chinese text with a few Latin words is
+    no guess), and the best language has at least twice the hits of the next.
+    """
+    words = _words(text)[:sample]
+    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP_SETS.items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    (best, top), (_second, runner_up) = ranked[0], ranked[1]
+    if top < 30 or top < 0.1 * len(words) or top < 2 * runner_up:
+        return None
+    return best
+
+
 def is_collapse(text: str, reference: str) -> str | None:
     """Why `text` is not plausibly the document whose last text was `reference`."""
     ref_words = _words(reference)
     if not ref_words:
         return None
+    ours, theirs = guess_language(text), guess_language(reference)
+    if ours and theirs and ours != theirs:
+        return f"another language ({ours}; the document is {theirs})"
     new_words = _words(text)
     ratio = len(new_words) / len(ref_words)
     if ratio >= 0.25:
