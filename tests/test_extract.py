@@ -373,3 +373,16 @@ def test_pdf_lines_are_rebuilt_into_paragraphs():
         "The following definitions apply in this agreement and in every order form "
         "signed under it.",
     ]
+
+
+def test_fingerprint_sees_the_title_and_noscript_text_that_extraction_reads():
+    base = "<html><head><title>{t}</title></head><body>{n}<main><p>{p}</p></main></body></html>"
+    page = base.format(t="Privacy", n="", p="We keep data.")
+    retitled = base.format(t="Page not found", n="", p="We keep data.")
+    shell = base.format(
+        t="Privacy", n="<noscript>Please enable JavaScript</noscript>", p="We keep data."
+    )
+    prints = {
+        visible_fingerprint(x.encode(), content_type="text/html") for x in (page, retitled, shell)
+    }
+    assert len(prints) == 3

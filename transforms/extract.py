@@ -55,7 +55,7 @@ from lxml.cssselect import CSSSelector
 from transforms.quality import classify_page
 from transforms.records import Extraction
 
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -819,13 +819,16 @@ def extract_text(
 # --------------------------------------------------------------------------
 # visible-text fingerprint
 
-_FP_SKIP = ("script", "style", "noscript", "template", "head")
+# Skipped: what never shows. The title and <noscript> text stay in: the
+# extraction reads them (title metadata, JavaScript-shell wording), so two
+# pages that differ there must not share one extraction.
+_FP_SKIP = ("script", "style", "template")
 
 
 def visible_fingerprint(body: bytes, *, content_type: str | None) -> str:
     """SHA-256 of a page's visible text: every text node outside scripts,
-    styles, templates and the head, whitespace-collapsed, plus the image alt
-    texts. Attributes, comments and markup are ignored, so nonces, build
+    styles and templates (the title and <noscript> included),
+    whitespace-collapsed, plus the image alt texts. Attributes, comments and markup are ignored, so nonces, build
     hashes, tracking ids in links and class names do not change it. Non-HTML
     bodies hash their bytes.
     """
