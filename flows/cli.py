@@ -433,6 +433,33 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0 if result["identical"] else 1
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from flows.importer import CorpusImportError, import_corpus
+
+    settings = _settings(args)
+    try:
+        result = import_corpus(settings, args.path, selectors=args.selectors)
+    except CorpusImportError as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        return 2
+    _print_table(
+        f"Imported {args.path}",
+        ["what", "count"],
+        [
+            ["documents", result.documents],
+            ["snapshots", result.snapshots],
+            ["new captures", result.captures_added],
+            ["problems", result.problems],
+        ],
+    )
+    for reason in result.skipped:
+        err_console.print(f"[yellow]skipped:[/yellow] {reason}")
+    console.print(
+        f"next: clausetrail --data-dir {settings.data_dir} process --sources {result.registry}"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     prefect_defaults()
     from flows.serve import serve_all
@@ -520,6 +547,13 @@ def build_parser() -> argparse.ArgumentParser:
         "re-hash every stored blob; non-zero exit if any is bad",
         registry=False,
     )
+    p = command(
+        "import",
+        cmd_import,
+        "import a folder of snapshots laid out like the Open Terms Archive corpus",
+    )
+    p.add_argument("path", type=Path, help="folder with manifest.jsonl")
+    p.add_argument("--selectors", action="store_true", help="keep the declared CSS selectors")
     command("serve", cmd_serve, "serve the scheduled deployments (no worker needed)")
     return parser
 

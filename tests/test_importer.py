@@ -12,6 +12,7 @@ import pytest
 
 from flows.importer import CorpusImportError, import_corpus, plan_import, read_manifest, slugify
 from flows.settings import Settings, load_registry
+from warehouse.db import open_warehouse
 
 PRIVACY_URL = "https://acme.example/legal/privacy"
 TERMS_URL = "https://acme.example/terms"
@@ -318,3 +319,24 @@ def test_slugify_non_latin_is_stable_and_valid():
     slug = slugify("文心一言")
     assert slug == slugify("文心一言") and slug.startswith("x-") and len(slug) <= 63
     assert slugify("文心一言") != slugify("豆包")
+
+
+@pytest.mark.e2e
+def test_import_command_then_process_builds_versions(prefect_harness, tmp_path, corpus, capsys):
+    from flows.cli import main
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "import", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "next: clausetrail" in out
+    registry = data / "sources.import.yaml"
+    assert main(["--data-dir", str(data), "process", "--sources", str(registry)]) == 0
+    con = open_warehouse(data / "clausetrail.duckdb", read_only=True)
+    try:
+        versions = con.execute("SELECT count(*) FROM versions").fetchone()[0]
+        sources = {r[0] for r in con.execute("SELECT DISTINCT source FROM captures").fetchall()}
+    finally:
+        con.close()
+    assert versions > 0
+    assert sources == {"import"}
+    assert main(["--data-dir", str(data), "import", str(tmp_path / "nowhere")]) == 2
