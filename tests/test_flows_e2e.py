@@ -118,3 +118,11 @@ def test_live_pages_confirmed_and_documents_verified(demo_run, con):
     assert confirmed == 3
     unverified = con.execute("SELECT count(*) FROM documents WHERE last_verified_at IS NULL")
     assert unverified.fetchone()[0] == 0
+
+
+def test_parquet_export_holds_the_clause_tables(demo_run, con):
+    out = demo_run["settings"].export_dir
+    for table in ("clauses", "clause_versions", "changes"):
+        exported = pq.read_table(out / table)
+        assert exported.num_rows == con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        assert exported.num_rows > 0
