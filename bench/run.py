@@ -82,6 +82,12 @@ TARGETS: dict[str, tuple[str, str, Any]] = {
     "speed.asof_all_ms_10m": ("As-of query, every document (ms)", "", None),
     "speed.timeline_ms_10m": ("Timeline query, one document (ms)", "", None),
     "speed.export_s_10m": ("Parquet export, whole warehouse (s)", "", None),
+    "clauses.carried_unchanged_median": (
+        "Clauses carried over unchanged between consecutive clean versions (median)",
+        "",
+        None,
+    ),
+    "clauses.similarity_share": ("Clause pairs aligned by similarity, not hash", "", None),
 }
 
 
@@ -147,6 +153,10 @@ def run_all(corpus: Path, *, quick: bool, scale: synthetic.Scale) -> dict[str, A
     started = time.perf_counter()
     print(f"[bench] fidelity and change detection on {corpus} ...", flush=True)
     fid = run_fidelity(corpus)
+    print(f"[bench] clause segmentation and alignment on {corpus} ...", flush=True)
+    from bench import clauses as clause_bench
+
+    cla = clause_bench.run(corpus)
     print(f"[bench] speed on {corpus} ...", flush=True)
     spd = speed.measure_speed(corpus, profile=not quick)
     print(
@@ -172,6 +182,7 @@ def run_all(corpus: Path, *, quick: bool, scale: synthetic.Scale) -> dict[str, A
         "fidelity_seconds": fid.get("seconds"),
         "speed": spd,
         "synthetic": syn,
+        "clauses": cla,
     }
     if "skipped" in fid:
         result["fidelity_skipped"] = fid["skipped"]
