@@ -165,23 +165,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     prefect_defaults()
-    from flows.demo_site import demo_captures, demo_live_pages, write_demo_registry
+    from flows.demo_site import demo_captures, demo_live_pages, demo_settings
     from flows.local_archive import LocalArchive
     from flows.track import track
 
     data_dir = Path(args.data_dir or "data/demo")
-    registry = write_demo_registry(data_dir / "sources.yaml")
     with LocalArchive(demo_captures(), demo_live_pages()) as archive:
-        settings = Settings.from_env(
-            data_dir=data_dir,
-            sources=registry,
-            wayback_base=archive.base_url,
-            live_proxy=archive.proxy_url,
-            cdx_per_second=0,
-            replay_per_second=0,
-            backoff_seconds=0.01,
-            workers=args.workers,
-        )
+        settings = demo_settings(data_dir, archive, workers=args.workers)
         summary = track(settings)
     _summary(settings, summary)
     _print_timeline(settings)

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from flows.local_archive import ArchivedCapture, LivePage
+from flows.local_archive import ArchivedCapture, LivePage, LocalArchive
+from flows.settings import Settings
 
 __all__ = [
     "DEMO_HOST",
@@ -40,6 +41,7 @@ __all__ = [
     "demo_live_pages",
     "demo_registry",
     "write_demo_registry",
+    "demo_settings",
     "expected_texts",
     "expected_page_texts",
 ]
@@ -869,3 +871,23 @@ def expected_texts() -> dict[str, list[tuple[str, str]]]:
             versions.append((timestamp, marker if versions else (first_marker or marker)))
         result[doc["slug"]] = versions
     return result
+
+
+def demo_settings(data_dir: Path, archive: LocalArchive, **overrides: object) -> Settings:
+    """Settings for running the flows against a `LocalArchive` of the demo.
+
+    The registry is written into `data_dir`; the archive is the Wayback base
+    and the live site's proxy; no rate limit and short backoffs (the archive
+    is local). `overrides` win over the environment and these defaults.
+    """
+    values: dict[str, object] = {
+        "data_dir": Path(data_dir),
+        "sources": write_demo_registry(Path(data_dir) / "sources.yaml"),
+        "wayback_base": archive.base_url,
+        "live_proxy": archive.proxy_url,
+        "cdx_per_second": 0,
+        "replay_per_second": 0,
+        "backoff_seconds": 0.01,
+    }
+    values.update(overrides)
+    return Settings.from_env(**values)

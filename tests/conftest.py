@@ -40,25 +40,13 @@ def demo_run(prefect_harness, tmp_path_factory):
     Returns the settings, the archive (with its request log of the second
     run) and both runs' summaries.
     """
-    from flows.demo_site import demo_captures, demo_live_pages, write_demo_registry
+    from flows.demo_site import demo_captures, demo_live_pages, demo_settings
     from flows.local_archive import LocalArchive
-    from flows.settings import Settings
     from flows.track import track
 
     data_dir = tmp_path_factory.mktemp("demo")
-    registry = write_demo_registry(data_dir / "sources.yaml")
     with LocalArchive(demo_captures(), demo_live_pages()) as archive:
-        settings = Settings(
-            data_dir=data_dir,
-            sources=registry,
-            wayback_base=archive.base_url,
-            live_proxy=archive.proxy_url,
-            cdx_per_second=0,
-            replay_per_second=0,
-            backoff_seconds=0.01,
-            workers=1,
-            progress=False,
-        )
+        settings = demo_settings(data_dir, archive, workers=1, progress=False)
         first = track(settings)
         first_log = list(archive.requests)
         archive.clear_log()

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from crash_driver import table_digests
 
-from flows.demo_site import PRIVACY_URL, demo_captures, write_demo_registry
+from flows.demo_site import PRIVACY_URL, demo_captures, demo_settings
 from flows.local_archive import Fault, LocalArchive
 from flows.settings import Settings
 from warehouse import cursors
@@ -26,17 +26,7 @@ REFUSED_AT = "20220527110000"  # the 7th privacy capture: the archive refuses fr
 
 
 def _settings(data_dir: Path, archive: LocalArchive) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        sources=write_demo_registry(data_dir / "sources.yaml"),
-        wayback_base=archive.base_url,
-        cdx_per_second=0,
-        replay_per_second=0,
-        backoff_seconds=0.01,
-        max_attempts=3,
-        workers=1,
-        progress=False,
-    )
+    return demo_settings(data_dir, archive, max_attempts=3, workers=1, progress=False)
 
 
 def _replayed(archive: LocalArchive) -> list[str]:

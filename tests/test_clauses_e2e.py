@@ -109,24 +109,12 @@ def test_rebuild_reproduces_every_id(demo_run, tmp_path):
 
 def test_history_found_later_renumbers_nothing(prefect_harness, tmp_path):
     """Backfill 2023 onwards first; then the older history. Known ids hold."""
-    from flows.demo_site import demo_captures, demo_live_pages, write_demo_registry
+    from flows.demo_site import demo_captures, demo_live_pages, demo_settings
     from flows.local_archive import LocalArchive
-    from flows.settings import Settings
     from flows.track import track
 
-    registry = write_demo_registry(tmp_path / "sources.yaml")
     with LocalArchive(demo_captures(), demo_live_pages()) as archive:
-        settings = Settings(
-            data_dir=tmp_path,
-            sources=registry,
-            wayback_base=archive.base_url,
-            live_proxy=archive.proxy_url,
-            cdx_per_second=0,
-            replay_per_second=0,
-            backoff_seconds=0.01,
-            workers=1,
-            progress=False,
-        )
+        settings = demo_settings(tmp_path, archive, workers=1, progress=False)
         track(settings, from_="2023", live=False, export_parquet=False)
         # a version's id comes from its first capture, which older history can move
         # earlier; the clause ids of a known version text must not change
