@@ -45,25 +45,6 @@ def extractor_key(spec: DocumentSpec) -> str:
     return f"v{extract_mod.EXTRACTOR_VERSION}:{sha256_hex(selectors)[:12]}"
 
 
-def _fingerprint(raw_dir: str, sha: str, content_type: str | None) -> str:
-    body = RawStore(Path(raw_dir)).get(sha)
-    return extract_mod.visible_fingerprint(body, content_type=content_type)
-
-
-def _extract(
-    raw_dir: str,
-    sha: str,
-    content_type: str | None,
-    url: str,
-    select: tuple[str, ...],
-    remove: tuple[str, ...],
-) -> Extraction:
-    body = RawStore(Path(raw_dir)).get(sha)
-    return extract_mod.extract_text(
-        body, content_type=content_type, url=url, select=select, remove=remove
-    )
-
-
 CHUNK = 200  # bodies per extraction batch: one commit, bounded memory
 
 
@@ -80,11 +61,17 @@ class Pending:
 
 
 def _fingerprint_job(raw_dir: str, job: Pending) -> str:
-    return _fingerprint(raw_dir, job.raw_sha256, job.content_type)
+    """In a worker: the body's visible-text fingerprint (reads the raw store)."""
+    body = RawStore(Path(raw_dir)).get(job.raw_sha256)
+    return extract_mod.visible_fingerprint(body, content_type=job.content_type)
 
 
 def _extract_job(raw_dir: str, job: Pending) -> Extraction:
-    return _extract(raw_dir, job.raw_sha256, job.content_type, job.url, job.select, job.remove)
+    """In a worker: the body's extraction (reads the raw store)."""
+    body = RawStore(Path(raw_dir)).get(job.raw_sha256)
+    return extract_mod.extract_text(
+        body, content_type=job.content_type, url=job.url, select=job.select, remove=job.remove
+    )
 
 
 class Pool:
