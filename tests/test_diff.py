@@ -86,3 +86,15 @@ def test_applying_the_diff_gives_the_new_text(old: str, new: str) -> None:
         assert op.op in ("equal", "insert", "delete", "replace")
         if op.op == "equal":
             assert op.old == op.new
+
+
+def test_formatting_only_changes_are_recognised():
+    from transforms.diff import is_formatting_only
+
+    assert is_formatting_only('At xAI ("xAI", "we")', 'At xAI ("**xAI**", "**we**")')
+    assert is_formatting_only(
+        "See [our policy](https://a.test/x).", "See [our policy](https://a.test/y)."
+    )
+    assert not is_formatting_only("We keep data 30 days.", "We keep data **90** days.")
+    assert not is_formatting_only("Same.", "Same.")
+    assert not is_formatting_only(None, "Added.")

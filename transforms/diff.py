@@ -11,6 +11,7 @@ both texts in full: `apply_diff(old, ops)` rebuilds the new text
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -123,3 +124,19 @@ def render_diff(ops: Iterable[DiffOp], *, context: int = 6) -> str:
         added = f"{{+{op.new}+}}" if op.new else ""
         pieces.append(removed + added)
     return " ".join(pieces)
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|`+|~~)")
+
+
+def plain_words(text: str) -> list[str]:
+    """The words of a Markdown text without emphasis, code marks or link targets."""
+    return _EMPHASIS.sub("", _LINK.sub(r"\1", text)).split()
+
+
+def is_formatting_only(old: str | None, new: str | None) -> bool:
+    """True when two texts differ only in Markdown formatting (bold, italics, link targets)."""
+    if old is None or new is None or old == new:
+        return False
+    return plain_words(old) == plain_words(new)

@@ -10,6 +10,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from transforms.diff import is_formatting_only
 from transforms.lineage import TracedVersion
 from transforms.records import Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
@@ -100,6 +101,7 @@ def replace_clauses(
             "diff_ops",
             "diff_text",
             "lineage_clause_id",
+            "is_formatting_only",
         )
     }
     first: dict[str, datetime] = {}
@@ -144,6 +146,7 @@ def replace_clauses(
             ch["diff_ops"].append(json.dumps([[o.op, o.old, o.new] for o in change.ops]))
             ch["diff_text"].append(change.rendered)
             ch["lineage_clause_id"].append(change.lineage_clause_id)
+            ch["is_formatting_only"].append(is_formatting_only(change.old_text, change.new_text))
             if change.lineage_clause_id and change.kind == "added":
                 lineage.setdefault(change.clause_id, change.lineage_clause_id)
             if change.lineage_clause_id and change.kind == "removed":

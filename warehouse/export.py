@@ -31,15 +31,11 @@ EXPORTS: dict[str, str] = {
         "SELECT vc.*, d.platform_id FROM version_captures vc "
         "JOIN versions v USING (version_id) JOIN documents d USING (document_id)"
     ),
-    "clauses": (
-        "SELECT c.*, d.platform_id FROM clauses c JOIN documents d USING (document_id)"
-    ),
+    "clauses": ("SELECT c.*, d.platform_id FROM clauses c JOIN documents d USING (document_id)"),
     "clause_versions": (
         "SELECT cv.*, d.platform_id FROM clause_versions cv JOIN documents d USING (document_id)"
     ),
-    "changes": (
-        "SELECT ch.*, d.platform_id FROM changes ch JOIN documents d USING (document_id)"
-    ),
+    "changes": ("SELECT ch.*, d.platform_id FROM changes ch JOIN documents d USING (document_id)"),
     "problems": (
         "SELECT p.*, coalesce(d.platform_id, '_none') AS platform_id FROM problems p "
         "LEFT JOIN documents d USING (document_id)"

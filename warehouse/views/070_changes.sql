@@ -3,7 +3,8 @@
 -- a document (added, removed, modified, moved), with the document and the
 -- heading of the clause. changed_at is TIMESTAMPTZ, UTC (the first capture
 -- of the new version). diff_text marks removed words [-like this-] and
--- added words {+like this+}.
+-- added words {+like this+}. is_formatting_only marks a change of Markdown
+-- formatting alone (bold, italics, link targets), same words.
 CREATE OR REPLACE VIEW analyst.changes AS
 SELECT
     d.platform_id,
@@ -19,6 +20,7 @@ SELECT
     ch.new_text,
     ch.diff_text,
     ch.similarity,
+    ch.is_formatting_only,
     ch.lineage_clause_id
 FROM main.changes ch
 JOIN documents d USING (document_id)
