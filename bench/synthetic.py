@@ -303,7 +303,8 @@ def generate(con: duckdb.DuckDBPyConnection, scale: Scale) -> dict[str, float]:
                CASE WHEN ev.kind = 'modified' THEN 'similarity' ELSE 'none' END,
                '[]',
                CASE WHEN ev.kind = 'modified' THEN '[-' || old.text || '-]{{+' || new.text || '+}}' ELSE coalesce(new.text, '') END,
-               NULL
+               NULL,
+               false
         FROM events ev
         JOIN _syn_steps cur ON cur.d = ev.d AND cur.v = ev.v
         JOIN _syn_texts new ON new.d = ev.d AND new.n = ev.n AND new.e = ev.e
