@@ -325,7 +325,8 @@ def generate(con: duckdb.DuckDBPyConnection, scale: Scale) -> dict[str, float]:
         "ledger_runs",
         f"""
         INSERT INTO clause_ledger
-        SELECT document_id, text_sha256, [], TIMESTAMPTZ '{EPOCH.isoformat()}' FROM _syn_versions;
+        SELECT document_id, text_sha256, [], TIMESTAMPTZ '{EPOCH.isoformat()}', NULL
+        FROM _syn_versions;
         INSERT INTO runs VALUES ('synthetic', 'synthetic', now(), now(), 'completed', '{{}}', '{{}}', NULL);
         DROP TABLE _syn_texts;
         DROP TABLE _syn_steps;

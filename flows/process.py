@@ -177,7 +177,7 @@ def trace_clauses(
     traced, issued, _next = trace_with_ledger(
         items, ledger, clause_store.next_clause_number(run.con)
     )
-    run.count("clause_ids_issued", sum(len(ids) for ids in issued.values()))
+    run.count("ledger_entries_issued", len(issued))
     return ClauseHistory(traced, issued)
 
 

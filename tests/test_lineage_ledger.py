@@ -1,7 +1,9 @@
 """Clause ids with a ledger: discovery order never renumbers a clause."""
 
+from dataclasses import replace
+
 from transforms.clauses import split_clauses
-from transforms.lineage import issue_ids, trace_with_ledger
+from transforms.lineage import LedgerEntry, issue_ids, trace_with_ledger
 from transforms.records import sha256_hex
 
 V1 = "# Terms\n\nWe keep chats for 30 days.\n\nYou may cancel at any time.\n"
@@ -53,6 +55,7 @@ def test_backfilled_older_version_does_not_renumber_existing_clauses():
     v2_ids = dict(zip((c.text for c in full[1].clauses.clauses), full[1].clauses.ids, strict=True))
     assert v1_ids["You may cancel at any time."] == v2_ids["You may cancel at any time."]
     assert list(issued) == [sha256_hex(V1)]
+    assert issued[sha256_hex(V1)].shas == tuple(c.sha256 for c in full[0].clauses.clauses)
     # the clause only the old version had gets a fresh number beyond every issued id
     fresh = [i for i in full[0].clauses.ids if i not in set(v2_ids.values())]
     assert all(int(i[2:]) >= number for i in fresh)
@@ -70,10 +73,32 @@ def test_ledger_ids_win_over_the_alignment():
     # a ledger that says the second version's first clause is a new clause
     new = split_clauses(V2)
     forced = ("P-000900",) + tuple(first.ids[1:]) + ("P-000901",)
-    ledger = {sha256_hex(V1): first.ids, sha256_hex(V2): forced}
+    ledger = {sha256_hex(V1): LedgerEntry(first.ids), sha256_hex(V2): LedgerEntry(forced)}
     traced, issued, _ = trace_with_ledger(versions(V1, V2), ledger, number)
     assert issued == {}
     assert traced[1].clauses.ids == forced
     kinds = {(c.kind, c.clause_id) for c in traced[1].changes}
     assert ("added", "P-000900") in kinds and ("removed", first.ids[0]) in kinds
     assert len(new) == len(forced)
+
+
+def test_a_new_splitting_rule_keeps_the_ids_of_unchanged_clauses():
+    traced, ledger, number = trace_with_ledger(versions(V1, V2), {}, 1)
+    before = dict(
+        zip((c.text for c in traced[1].clauses.clauses), traced[1].clauses.ids, strict=True)
+    )
+    # the same texts, split differently: the last two clauses become one
+    resplit = []
+    for vid, sha, clauses in versions(V1, V2):
+        if vid == "v1":
+            merged = clauses[-2].text + " " + clauses[-1].text
+            clauses = clauses[:-2] + (replace(clauses[-1], text=merged, sha256=sha256_hex(merged)),)
+        resplit.append((vid, sha, clauses))
+    again, issued, _ = trace_with_ledger(resplit, ledger, number)
+    assert list(issued) == [sha256_hex(V2)]  # only the re-split text gets a new entry
+    after = dict(zip((c.text for c in again[1].clauses.clauses), again[1].clauses.ids, strict=True))
+    kept = [text for text in after if text in before]
+    assert kept == ["We keep chats for 5 years."]
+    assert all(before[text] == after[text] for text in kept)
+    assert again[0].clauses.ids == traced[0].clauses.ids
+    assert len(set(again[1].clauses.ids)) == len(again[1].clauses.ids)

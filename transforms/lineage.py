@@ -258,41 +258,77 @@ def changes_between(prev: VersionClauses, cur: VersionClauses) -> tuple[ClauseCh
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """The clause ids issued for one version text, with the clauses' hashes."""
+
+    ids: tuple[str, ...]
+    shas: tuple[str, ...] | None = None  # None for entries recorded before hashes were kept
+
+    def fits(self, clauses: Sequence[Clause]) -> bool:
+        """Whether these are the clauses the ids were issued for."""
+        if self.shas is None:
+            return len(self.ids) == len(clauses)
+        return self.shas == tuple(c.sha256 for c in clauses)
+
+
+def _carry(entry: LedgerEntry, clauses: Sequence[Clause]) -> list[str | None]:
+    """Ids of an entry that no longer fits, carried to clauses with the same hash."""
+    by_sha: dict[str, list[str]] = {}
+    for clause_id, sha in zip(entry.ids, entry.shas or (), strict=False):
+        by_sha.setdefault(sha, []).append(clause_id)
+    return [by_sha[c.sha256].pop(0) if by_sha.get(c.sha256) else None for c in clauses]
+
+
 def trace_with_ledger(
     versions: Sequence[tuple[str, str, Sequence[Clause]]],
-    ledger: Mapping[str, tuple[str, ...]],
+    ledger: Mapping[str, LedgerEntry],
     next_number: int,
-) -> tuple[tuple[TracedVersion, ...], dict[str, tuple[str, ...]], int]:
+) -> tuple[tuple[TracedVersion, ...], dict[str, LedgerEntry], int]:
     """Ids and changes for a document's versions, honouring ids already issued.
 
     `versions` are (version id, text SHA-256, clauses) in time order; `ledger`
-    maps a text SHA-256 to the clause ids issued for it before (in ordinal
-    order). A version whose text is in the ledger keeps those ids, whatever
-    the order in which versions were discovered; any other version is
-    aligned against its nearest earlier version (or, when it is the earliest,
-    the nearest later one — history found by a backfill) and gets fresh ids
-    from `next_number` for unmatched clauses. Returns the traced versions,
-    the ledger entries issued now, and the next free number.
+    maps a text SHA-256 to the clause ids issued for it before. A version
+    whose text is in the ledger keeps those ids, whatever the order in which
+    versions were discovered; any other version is aligned against its
+    nearest earlier version (or, when it is the earliest, the nearest later
+    one: history found by a backfill) and gets fresh ids from `next_number`
+    for unmatched clauses. When the segmentation of a known text changed (a
+    new splitting rule), each clause whose hash the entry recorded keeps its
+    id and only the others go through the alignment. Returns the traced
+    versions, the ledger entries issued now (new or replacing one that no
+    longer fits), and the next free number.
     """
     assigned: dict[int, VersionClauses] = {}
     for k, (_vid, sha, clauses) in enumerate(versions):
-        ids = ledger.get(sha)
-        if ids is not None and len(ids) == len(clauses):
-            assigned[k] = VersionClauses(tuple(ids), tuple(clauses))
-    issued: dict[str, tuple[str, ...]] = {}
+        entry = ledger.get(sha)
+        if entry is not None and entry.fits(clauses):
+            assigned[k] = VersionClauses(tuple(entry.ids), tuple(clauses))
+    issued: dict[str, LedgerEntry] = {}
     number = next_number
     for k, (_vid, sha, clauses) in enumerate(versions):
         if k in assigned:
             continue
-        if sha in issued and len(issued[sha]) == len(clauses):
-            assigned[k] = VersionClauses(issued[sha], tuple(clauses))
+        if sha in issued and issued[sha].fits(clauses):
+            assigned[k] = VersionClauses(issued[sha].ids, tuple(clauses))
             continue
         earlier = [i for i in assigned if i < k]
         later = [i for i in assigned if i > k]
         neighbour = assigned[max(earlier)] if earlier else (assigned[min(later)] if later else None)
         version_clauses, _changes, number = issue_ids(neighbour, clauses, number)
-        assigned[k] = version_clauses
-        issued[sha] = version_clauses.ids
+        ids = list(version_clauses.ids)
+        stale = ledger.get(sha)
+        if stale is not None and stale.shas is not None:
+            carried = _carry(stale, clauses)
+            taken = {i for i in carried if i is not None}
+            for j, clause_id in enumerate(carried):
+                if clause_id is not None:
+                    ids[j] = clause_id
+                elif ids[j] in taken:  # the alignment gave away an id the ledger keeps
+                    ids[j] = format_clause_id(number)
+                    number += 1
+        assigned[k] = VersionClauses(tuple(ids), tuple(clauses))
+        issued[sha] = LedgerEntry(tuple(ids), tuple(c.sha256 for c in clauses))
     traced = []
     for k, (version_id, _sha, _clauses) in enumerate(versions):
         changes = changes_between(assigned[k - 1], assigned[k]) if k else ()

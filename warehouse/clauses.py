@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from transforms.diff import is_formatting_only
-from transforms.lineage import TracedVersion
+from transforms.lineage import LedgerEntry, TracedVersion
 from transforms.records import Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
 
@@ -23,14 +23,18 @@ class ClauseHistory:
     """A document's traced versions (parallel to its versions, in time order)."""
 
     traced: tuple[TracedVersion, ...]
-    issued: Mapping[str, tuple[str, ...]]  # ledger entries issued by this build
+    issued: Mapping[str, LedgerEntry]  # ledger entries issued (or replaced) by this build
 
 
-def load_ledger(con: duckdb.DuckDBPyConnection, document_id: str) -> dict[str, tuple[str, ...]]:
+def load_ledger(con: duckdb.DuckDBPyConnection, document_id: str) -> dict[str, LedgerEntry]:
     rows = con.execute(
-        "SELECT text_sha256, clause_ids FROM clause_ledger WHERE document_id = ?", [document_id]
+        "SELECT text_sha256, clause_ids, clause_sha256s FROM clause_ledger WHERE document_id = ?",
+        [document_id],
     ).fetchall()
-    return {sha: tuple(ids) for sha, ids in rows}
+    return {
+        sha: LedgerEntry(tuple(ids), tuple(shas) if shas is not None else None)
+        for sha, ids, shas in rows
+    }
 
 
 def next_clause_number(con: duckdb.DuckDBPyConnection) -> int:
@@ -58,11 +62,18 @@ def replace_clauses(
             {
                 "document_id": [document_id] * len(shas),
                 "text_sha256": shas,
-                "clause_ids": [list(history.issued[s]) for s in shas],
+                "clause_ids": [list(history.issued[s].ids) for s in shas],
                 "issued_at": pa.array([now] * len(shas), TS),
+                "clause_sha256s": [list(history.issued[s].shas or ()) for s in shas],
             }
         )
-        _insert(con, "clause_ledger", ledger, or_ignore=True)
+        # an entry is replaced only when its text's clauses changed (a new
+        # splitting rule); its unchanged clauses kept their ids
+        con.execute(
+            "DELETE FROM clause_ledger WHERE document_id = ? AND list_contains(?, text_sha256)",
+            [document_id, shas],
+        )
+        _insert(con, "clause_ledger", ledger, or_ignore=False)
     for table in ("clause_versions", "changes", "clauses"):
         con.execute(f"DELETE FROM {table} WHERE document_id = ?", [document_id])
 
