@@ -158,9 +158,8 @@ def replace_clauses(
             ch["diff_text"].append(change.rendered)
             ch["lineage_clause_id"].append(change.lineage_clause_id)
             ch["is_formatting_only"].append(is_formatting_only(change.old_text, change.new_text))
-            if change.lineage_clause_id and change.kind == "added":
-                lineage.setdefault(change.clause_id, change.lineage_clause_id)
-            if change.lineage_clause_id and change.kind == "removed":
+            if change.lineage_clause_id and change.kind in ("added", "removed"):
+                # split from (added part) or merged into (removed part)
                 lineage.setdefault(change.clause_id, change.lineage_clause_id)
     current = set(history.traced[-1].clauses.ids) if history.traced else set()
     ids = list(first)
