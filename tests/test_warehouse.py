@@ -196,3 +196,23 @@ def test_second_writer_gets_a_clear_error_naming_the_holder(tmp_path: Path):
 def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path: Path):
     with pytest.raises(WarehouseMissing, match="clausetrail run"):
         open_warehouse(tmp_path / "nope.duckdb", read_only=True)
+
+
+def test_registry_edits_reach_the_documents_table(con):
+    load.sync_registry(con, [spec(slug="a")], T0)
+    moved = DocumentSpec(
+        "acme",
+        "Acme Corp",
+        "a",
+        "renamed",
+        "Terms of Service",
+        ("https://acme.test/new",),
+        ("main",),
+        (),
+    )
+    assert load.sync_registry(con, [moved], T0) == {"acme/a": "D-00001"}
+    row = con.execute(
+        "SELECT d.name, terms_type, urls, select_css, p.name FROM documents d "
+        "JOIN platforms p USING (platform_id)"
+    ).fetchone()
+    assert row == ("renamed", "Terms of Service", ["https://acme.test/new"], ["main"], "Acme Corp")

@@ -137,23 +137,31 @@ def sync_registry(
     Returns document ids keyed by `DocumentSpec.key`. Ids are issued once, in
     registry order, and never change or get reused.
     """
+    # only what differs is written: an unchanged registry costs two reads
+    platforms = dict(con.execute("SELECT platform_id, name FROM platforms").fetchall())
+    rows = con.execute(
+        "SELECT document_id, platform_id, slug, name, terms_type, urls, select_css, remove_css "
+        "FROM documents"
+    ).fetchall()
+    known = {f"{p}/{s}": d for d, p, s, *_ in rows}
+    current = {d: (n, t, tuple(u), tuple(sel), tuple(rem)) for d, _p, _s, n, t, u, sel, rem in rows}
     with transaction(con):
         for spec in specs:
+            if platforms.get(spec.platform) == spec.platform_name:
+                continue
             con.execute(
                 "INSERT INTO platforms VALUES (?, ?) ON CONFLICT (platform_id) DO UPDATE SET name = excluded.name",
                 [spec.platform, spec.platform_name],
             )
-        known = {
-            f"{p}/{s}": d
-            for d, p, s in con.execute(
-                "SELECT document_id, platform_id, slug FROM documents"
-            ).fetchall()
-        }
+            platforms[spec.platform] = spec.platform_name
         last = con.execute(
             "SELECT coalesce(max(CAST(substr(document_id, 3) AS INTEGER)), 0) FROM documents"
         ).fetchone()[0]
         for spec in specs:
             if spec.key in known:
+                wanted = (spec.name, spec.terms_type, spec.urls, spec.select, spec.remove)
+                if current[known[spec.key]] == wanted:
+                    continue
                 con.execute(
                     "UPDATE documents SET name = ?, terms_type = ?, urls = ?, select_css = ?, remove_css = ? "
                     "WHERE document_id = ?",
