@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from prefect import flow, task
@@ -38,64 +39,16 @@ def fetch_live_page(
 
 
 def live_rows(run: Run, result: LiveResult) -> tuple[load.CaptureRow, list[load.ProblemRow]]:
+    """The capture row of one live fetch (failed or not) and its problems."""
     fetched = result.fetched
     when = fetched.fetched_at if fetched else utcnow()
-    problems = []
-    if fetched is None:
-        problems.append(
-            load.ProblemRow(
-                run.run_id,
-                "fetch",
-                "fetch failed",
-                when,
-                result.document_id,
-                result.url,
-                when,
-                None,
-                result.error,
-            )
-        )
-        row = load.CaptureRow(
-            capture_id=load.capture_id_for("live", result.url, when),
-            document_id=result.document_id,
-            page=result.page,
-            source="live",
-            captured_at=when,
-            original_url=result.url,
-            fetched_at=when,
-            run_id=run.run_id,
-            error=result.error,
-        )
-        return row, problems
     capture_id = load.capture_id_for("live", result.url, when)
-    if not 200 <= fetched.status < 300:
-        problems.append(
-            load.ProblemRow(
-                run.run_id,
-                "fetch",
-                f"HTTP {fetched.status}",
-                when,
-                result.document_id,
-                result.url,
-                when,
-                capture_id,
-                fetched.final_url,
-            )
+
+    def problem(reason: str, detail: str | None, cid: str | None = capture_id) -> load.ProblemRow:
+        return load.ProblemRow(
+            run.run_id, "fetch", reason, when, result.document_id, result.url, when, cid, detail
         )
-    if fetched.truncated:
-        problems.append(
-            load.ProblemRow(
-                run.run_id,
-                "fetch",
-                "body over the size cap",
-                when,
-                result.document_id,
-                result.url,
-                when,
-                capture_id,
-                f"kept the first {len(fetched.body)} bytes",
-            )
-        )
+
     row = load.CaptureRow(
         capture_id=capture_id,
         document_id=result.document_id,
@@ -105,6 +58,20 @@ def live_rows(run: Run, result: LiveResult) -> tuple[load.CaptureRow, list[load.
         original_url=result.url,
         fetched_at=when,
         run_id=run.run_id,
+    )
+    if fetched is None:
+        return dataclasses.replace(row, error=result.error), [
+            problem("fetch failed", result.error, cid=None)
+        ]
+    problems = []
+    if not 200 <= fetched.status < 300:
+        problems.append(problem(f"HTTP {fetched.status}", fetched.final_url))
+    if fetched.truncated:
+        problems.append(
+            problem("body over the size cap", f"kept the first {len(fetched.body)} bytes")
+        )
+    row = dataclasses.replace(
+        row,
         http_status=fetched.status,
         mime_type=_mime(fetched.content_type),
         content_type=fetched.content_type,

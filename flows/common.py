@@ -42,6 +42,7 @@ class Run:
     specs: tuple[DocumentSpec, ...]
     document_ids: dict[str, str]
     counts: dict[str, int] = field(default_factory=dict)
+    next_clause_number: int | None = None  # the next free P- number, once read
 
     def count(self, name: str, n: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + n

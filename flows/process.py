@@ -174,8 +174,10 @@ def trace_clauses(
             split[sha] = split_clauses(texts[sha])
         items.append((version.version_id, sha, split[sha]))
     ledger = clause_store.load_ledger(run.con, document_id)
-    traced, issued, _next = trace_with_ledger(
-        items, ledger, clause_store.next_clause_number(run.con)
+    if run.next_clause_number is None:  # read once per run, then carried
+        run.next_clause_number = clause_store.next_clause_number(run.con)
+    traced, issued, run.next_clause_number = trace_with_ledger(
+        items, ledger, run.next_clause_number
     )
     run.count("ledger_entries_issued", len(issued))
     return ClauseHistory(traced, issued)
