@@ -68,23 +68,21 @@ def export_parquet(
     rows: dict[str, int] = {}
     tables = {**EXPORTS, **(extra_tables or {})}
     for name, select in tables.items():
-        rows[name] = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
         target = staging / name
-        if rows[name] == 0:
-            # An empty table still gets a file, so readers find its schema.
-            target.mkdir()
-            con.execute(f"COPY ({select}) TO '{_quote(target / 'empty.parquet')}' (FORMAT parquet)")
-            continue
-        con.execute(
+        # COPY answers with the number of rows it wrote
+        rows[name] = con.execute(
             f"COPY ({select}) TO '{_quote(target)}' "
             "(FORMAT parquet, PARTITION_BY (platform_id), FILENAME_PATTERN 'part-{i}')"
-        )
+        ).fetchone()[0]
+        if rows[name] == 0:
+            # An empty table still gets a file, so readers find its schema.
+            target.mkdir(exist_ok=True)
+            con.execute(f"COPY ({select}) TO '{_quote(target / 'empty.parquet')}' (FORMAT parquet)")
     for name, select in UNPARTITIONED.items():
-        rows[name] = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
         (staging / name).mkdir()
-        con.execute(
+        rows[name] = con.execute(
             f"COPY ({select}) TO '{_quote(staging / name / 'part-0.parquet')}' (FORMAT parquet)"
-        )
+        ).fetchone()[0]
 
     files = []
     for path in sorted(p for p in staging.rglob("*.parquet")):
