@@ -115,7 +115,7 @@ def test_replace_versions_swaps_a_documents_versions_atomically(con):
     load.replace_versions(con, "D-00001", versions, texts, "inputs-1", [], T0)
     assert con.execute("SELECT count(*) FROM versions").fetchone()[0] == 2
     assert con.execute("SELECT count(*) FROM version_captures").fetchone()[0] == 3
-    assert load.document_inputs_sha(con, "D-00001") == "inputs-1"
+    assert load.built_inputs(con) == {"D-00001": "inputs-1"}
     row = con.execute(
         "SELECT text FROM analyst.document_text_at('D-00001', ?)", [T0 + timedelta(days=1, hours=3)]
     ).fetchone()

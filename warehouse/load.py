@@ -375,13 +375,6 @@ def load_texts(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> dict[str,
 # ---------------------------------------------------------------- versions
 
 
-def document_inputs_sha(con: duckdb.DuckDBPyConnection, document_id: str) -> str | None:
-    row = con.execute(
-        "SELECT inputs_sha256 FROM document_state WHERE document_id = ?", [document_id]
-    ).fetchone()
-    return row[0] if row else None
-
-
 def built_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The inputs hash each document's versions were last built from."""
     return dict(con.execute("SELECT document_id, inputs_sha256 FROM document_state").fetchall())
