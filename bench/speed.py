@@ -178,7 +178,7 @@ STAGES: dict[tuple[str, str], str] = {
     ("transforms/align.py", "align_clauses"): "align",
     ("transforms/diff.py", "diff_words"): "word diff",
     ("warehouse/load.py", "record_extractions"): "load",
-    ("warehouse/load.py", "replace_versions"): "load",
+    ("warehouse/load.py", "replace_documents"): "load",
     ("warehouse/load.py", "pending_extractions"): "warehouse reads",
     ("warehouse/load.py", "page_captures"): "warehouse reads",
     ("warehouse/load.py", "known_fingerprints"): "warehouse reads",

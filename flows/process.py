@@ -6,18 +6,27 @@ whose fingerprint matches one already extracted with the same extractor key
 (version and selectors) reuses that result, so HTML churn without a text
 change costs a parse, not an extraction. Pending bodies of all documents go
 through one process pool per run, in batches committed one at a time.
+
 Versions are rebuilt only for documents whose inputs changed; a run with
-nothing new starts no task.
+nothing new starts no task. Each changed document is built (screen, combine,
+version, split, align) in the same pool, from texts and a clause ledger the
+parent reads for it; clause numbers are provisional there and fixed by the
+parent in registry order (`transforms.numbering`), so the ids are the same
+as one build after another. Builds are loaded in batches of
+`DOCUMENT_BATCH` documents, one transaction each.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -27,9 +36,10 @@ from flows.settings import Settings
 from transforms import extract as extract_mod
 from transforms.clauses import split_clauses
 from transforms.dates import find_stated_date
-from transforms.lineage import trace_with_ledger
+from transforms.lineage import LedgerEntry, trace_with_ledger
+from transforms.numbering import PROVISIONAL_BASE, renumber
 from transforms.quality import is_collapse
-from transforms.records import DocumentSpec, Extraction, Version, sha256_hex
+from transforms.records import DocumentSpec, Extraction, sha256_hex
 from transforms.versions import PageText, build_versions, combine_pages, screen_pages
 from warehouse import clauses as clause_store
 from warehouse import load
@@ -38,6 +48,9 @@ from warehouse.rawstore import RawStore
 
 CLAUSE_LAYER = "2"  # bump when segmentation or alignment output can change
 POOL_THRESHOLD = 8  # below this many bodies, extract in-process
+DOCUMENT_BATCH = 16  # document builds per committed transaction
+J = TypeVar("J")
+R = TypeVar("R")
 
 
 def extractor_key(spec: DocumentSpec) -> str:
@@ -75,23 +88,46 @@ def _extract_job(raw_dir: str, job: Pending) -> Extraction:
 
 
 class Pool:
-    """One process pool per run (extraction is CPU-bound), or none for 1 worker."""
+    """One process pool per run (extraction and builds are CPU-bound), or none for 1 worker."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        return self._pool
+
     def map(self, fn, raw_dir: str, jobs: Sequence[Pending]) -> list:  # type: ignore[no-untyped-def]
         if self.workers <= 1 or len(jobs) < POOL_THRESHOLD:
             return [fn(raw_dir, job) for job in jobs]
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
         chunksize = max(1, len(jobs) // (self.workers * 4))
-        return list(self._pool.map(fn, [raw_dir] * len(jobs), jobs, chunksize=chunksize))
+        return list(
+            self._executor().map(fn, [raw_dir] * len(jobs), jobs, chunksize=chunksize)
+        )
+
+    def stream(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[R]:
+        """`fn` of each job, in order; at most a few jobs ahead of the consumer.
+
+        The jobs are drawn from `jobs` only as results are taken, so a job's
+        inputs are read shortly before it runs and memory stays bounded.
+        """
+        if self.workers <= 1:
+            yield from map(fn, jobs)
+            return
+        ahead = 2 * self.workers + 1
+        in_flight: deque[Future[R]] = deque()
+        for job in jobs:
+            in_flight.append(self._executor().submit(fn, job))
+            if len(in_flight) > ahead:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.shutdown(cancel_futures=True)
 
 
 def pending_bodies(run: Run) -> list[Pending]:
@@ -162,25 +198,94 @@ def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
     return extracted
 
 
-def trace_clauses(
-    run: Run, document_id: str, versions: Sequence[Version], texts: dict[str, str]
-) -> ClauseHistory:
-    """Split every version into clauses and carry ids across versions (ledger first)."""
+@dataclass(frozen=True, slots=True)
+class DocumentJob:
+    """What one document's build needs, read from the warehouse by the parent."""
+
+    spec: DocumentSpec
+    document_id: str
+    inputs: str
+    captures: tuple[load.PageCapture, ...]
+    texts: dict[str, str]  # the accepted pages' texts by SHA-256
+    ledger: dict[str, LedgerEntry]
+    run_id: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltDocument:
+    """A document's build with provisional clause numbers (see transforms.numbering)."""
+
+    build: load.DocumentBuild
+    fresh: int  # provisional numbers used: the real sequence moves on by this much
+
+
+def build_document(job: DocumentJob) -> BuiltDocument:
+    """One document's versions and clause history from its captures (pure; runs in a worker).
+
+    Captures that are not usable pages (a page dropped from the registry, an
+    HTTP error, a body cut at the size cap) are left out; failed extractions
+    and pages whose text collapsed are recorded as problems.
+    """
+    spec, document_id, now = job.spec, job.document_id, job.now
+    problems = []
+    pages = []
+    for c in job.captures:
+        if c.page >= len(spec.urls):
+            continue  # a page dropped from the registry
+        if c.http_status is not None and not 200 <= c.http_status < 300:
+            continue  # recorded as a fetch problem when captured
+        if c.is_truncated:
+            # part of a page is not the page: recorded when fetched, never a version
+            continue
+        if c.status != "ok":
+            problems.append(
+                load.ProblemRow(
+                    job.run_id,
+                    "extract",
+                    c.status or "not extracted",
+                    now,
+                    document_id,
+                    spec.urls[c.page],
+                    c.captured_at,
+                    c.capture_id,
+                    c.reason,
+                )
+            )
+            continue
+        pages.append(PageText(c.page, c.captured_at, c.capture_id, c.text_sha256))
+    accepted, rejected = screen_pages(pages, job.texts, is_collapse)
+    for r in rejected:
+        problems.append(
+            load.ProblemRow(
+                job.run_id,
+                "screen",
+                "not the document",
+                now,
+                document_id,
+                None,
+                r.captured_at,
+                r.capture_id,
+                r.reason,
+            )
+        )
+    observations, combined = combine_pages(accepted, len(spec.urls), job.texts)
+    versions = build_versions(
+        document_id, observations, stated_date=lambda sha: find_stated_date(combined[sha])
+    )
+    new_texts = {v.text_sha256: combined[v.text_sha256] for v in versions}
     split: dict[str, tuple] = {}
     items = []
     for version in versions:
         sha = version.text_sha256
         if sha not in split:
-            split[sha] = split_clauses(texts[sha])
+            split[sha] = split_clauses(new_texts[sha])
         items.append((version.version_id, sha, split[sha]))
-    ledger = clause_store.load_ledger(run.con, document_id)
-    if run.next_clause_number is None:  # read once per run, then carried
-        run.next_clause_number = clause_store.next_clause_number(run.con)
-    traced, issued, run.next_clause_number = trace_with_ledger(
-        items, ledger, run.next_clause_number
+    traced, issued, number = trace_with_ledger(items, job.ledger, PROVISIONAL_BASE)
+    build = load.DocumentBuild(
+        document_id, versions, new_texts, job.inputs, tuple(problems), ClauseHistory(traced, issued)
     )
-    run.count("ledger_entries_issued", len(issued))
-    return ClauseHistory(traced, issued)
+    return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
 def document_inputs(run: Run) -> dict[str, tuple[str, list[load.PageCapture]]]:
@@ -203,77 +308,56 @@ def document_inputs(run: Run) -> dict[str, tuple[str, list[load.PageCapture]]]:
     return out
 
 
+def document_jobs(
+    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]]
+) -> Iterator[DocumentJob]:
+    """The changed documents' jobs, read one at a time (memory stays bounded)."""
+    for spec, document_id, inputs, captures in changed:
+        shas = {c.text_sha256 for c in captures if c.status == "ok" and c.text_sha256}
+        yield DocumentJob(
+            spec,
+            document_id,
+            inputs,
+            tuple(captures),
+            load.load_texts(run.con, shas),
+            clause_store.load_ledger(run.con, document_id),
+            run.run_id,
+            utcnow(),
+        )
+
+
 @task(name="rebuild-versions", cache_policy=NO_CACHE)
 def rebuild_versions(
-    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]]
+    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]], pool: Pool
 ) -> int:
-    """Rebuild versions and clause history of each changed document (one commit each)."""
-    for spec, document_id, inputs, captures in run.track(changed, "documents", len(changed)):
-        version_document(run, spec, document_id, inputs, captures)
-    return len(changed)
+    """Rebuild versions and clause history of each changed document.
 
-
-def version_document(
-    run: Run,
-    spec: DocumentSpec,
-    document_id: str,
-    inputs: str,
-    captures: Sequence[load.PageCapture],
-) -> None:
-    """Build one document's versions and clause history from its captures."""
-    now = utcnow()
-    problems = []
-    pages = []
-    for c in captures:
-        if c.page >= len(spec.urls):
-            continue  # a page dropped from the registry
-        if c.http_status is not None and not 200 <= c.http_status < 300:
-            continue  # recorded as a fetch problem when captured
-        if c.is_truncated:
-            # part of a page is not the page: recorded when fetched, never a version
-            continue
-        if c.status != "ok":
-            problems.append(
-                load.ProblemRow(
-                    run.run_id,
-                    "extract",
-                    c.status or "not extracted",
-                    now,
-                    document_id,
-                    spec.urls[c.page],
-                    c.captured_at,
-                    c.capture_id,
-                    c.reason,
-                )
-            )
-            continue
-        pages.append(PageText(c.page, c.captured_at, c.capture_id, c.text_sha256))
-    texts = load.load_texts(run.con, {p.text_sha256 for p in pages})
-    accepted, rejected = screen_pages(pages, texts, is_collapse)
-    for r in rejected:
-        problems.append(
-            load.ProblemRow(
-                run.run_id,
-                "screen",
-                "not the document",
-                now,
-                document_id,
-                None,
-                r.captured_at,
-                r.capture_id,
-                r.reason,
-            )
+    Documents are built in the pool, a few ahead of the parent, and loaded in
+    batches of `DOCUMENT_BATCH`, one transaction each. Clause numbers are
+    fixed in registry order as the builds come back, so the ids are those of
+    a build of one document after another.
+    """
+    if run.next_clause_number is None:  # read once per run, then carried
+        run.next_clause_number = clause_store.next_clause_number(run.con)
+    batch: list[load.DocumentBuild] = []
+    built = pool.stream(build_document, document_jobs(run, changed))
+    for result in run.track(built, "documents", len(changed)):
+        traced, issued = renumber(
+            result.build.clause_history.traced,
+            result.build.clause_history.issued,
+            run.next_clause_number,
         )
-    observations, combined = combine_pages(accepted, len(spec.urls), texts)
-    versions = build_versions(
-        document_id, observations, stated_date=lambda sha: find_stated_date(combined[sha])
-    )
-    new_texts = {v.text_sha256: combined[v.text_sha256] for v in versions}
-    history = trace_clauses(run, document_id, versions, new_texts)
-    load.replace_versions(
-        run.con, document_id, versions, new_texts, inputs, problems, now, clause_history=history
-    )
-    run.count("documents_rebuilt")
+        run.next_clause_number += result.fresh
+        batch.append(
+            dataclasses.replace(result.build, clause_history=ClauseHistory(traced, issued))
+        )
+        run.count("ledger_entries_issued", len(issued))
+        run.count("documents_rebuilt")
+        if len(batch) >= DOCUMENT_BATCH:
+            load.replace_documents(run.con, batch, utcnow())
+            batch = []
+    load.replace_documents(run.con, batch, utcnow())
+    return len(changed)
 
 
 @flow(name="process")
@@ -284,22 +368,25 @@ def process(settings: Settings | None = None) -> dict[str, int]:
     """
     settings = settings or Settings.from_env()
     with open_run(settings, "process", {}) as run:
-        pending = pending_bodies(run)
-        if pending:
-            pool = Pool(settings.workers)
-            try:
+        pool: Pool | None = None
+        try:
+            pending = pending_bodies(run)
+            if pending:
+                pool = Pool(settings.workers)
                 extract_pending(run, pending, pool)
-            finally:
+            built = load.built_inputs(run.con)
+            inputs = document_inputs(run)
+            changed = [
+                (spec, document_id, *inputs[document_id])
+                for spec in run.specs
+                if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id][0]
+            ]
+            if changed:
+                pool = pool or Pool(settings.workers)
+                rebuild_versions(run, changed, pool)
+        finally:
+            if pool is not None:
                 pool.close()
-        built = load.built_inputs(run.con)
-        inputs = document_inputs(run)
-        changed = [
-            (spec, document_id, *inputs[document_id])
-            for spec in run.specs
-            if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id][0]
-        ]
-        if changed:
-            rebuild_versions(run, changed)
         run.count("documents_unchanged", len(run.specs) - len(changed))
         run.counts.update(load.table_counts(run.con))
         return dict(run.counts)

@@ -137,6 +137,9 @@ def _install(kill: _KillPoint) -> None:
 
     if os.environ.get("CRASH_BATCH"):
         backfill_mod.BATCH = int(os.environ["CRASH_BATCH"])
+    # one document per version transaction, so "the Nth version replace" is
+    # the Nth document, as the kill points say
+    process_mod.DOCUMENT_BATCH = 1
 
     pool = ThreadPoolExecutor(max_workers=4)
     fetch = backfill_mod.fetch_archived.fn

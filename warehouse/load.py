@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from transforms.records import DocumentSpec, Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
-from warehouse.clauses import ClauseHistory, replace_clauses
+from warehouse.clauses import ClauseHistory, replace_many_clauses
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +380,18 @@ def built_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT document_id, inputs_sha256 FROM document_state").fetchall())
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentBuild:
+    """A fresh build of one document: what `replace_documents` swaps in."""
+
+    document_id: str
+    versions: Sequence[Version]
+    texts: Mapping[str, str]  # the versions' texts by SHA-256
+    inputs_sha256: str  # what the build was made from (see `built_inputs`)
+    problems: Sequence[ProblemRow] = ()
+    clause_history: ClauseHistory | None = None
+
+
 def replace_versions(
     con: duckdb.DuckDBPyConnection,
     document_id: str,
@@ -391,42 +403,76 @@ def replace_versions(
     clause_history: ClauseHistory | None = None,
 ) -> None:
     """Swap a document's versions (and clause history) for a fresh build, in one transaction."""
+    build = DocumentBuild(document_id, versions, texts, inputs_sha256, problems, clause_history)
+    replace_documents(con, [build], now)
+
+
+def replace_documents(
+    con: duckdb.DuckDBPyConnection, builds: Sequence[DocumentBuild], now: datetime
+) -> None:
+    """Swap the versions (and clause history) of several documents, in one transaction.
+
+    One insert per table for the whole batch: the statement count, not the
+    row count, is what a per-document load paid for.
+    """
+    if not builds:
+        return
+    ids = [b.document_id for b in builds]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"a document appears twice in one batch: {sorted(ids)}")
+    versions = [v for b in builds for v in b.versions]
+    texts = {sha: text for b in builds for sha, text in b.texts.items()}
     version_table = pa.table(
         {
             "version_id": [v.version_id for v in versions],
             "document_id": [v.document_id for v in versions],
             "text_sha256": [v.text_sha256 for v in versions],
-            "valid_from": [v.valid_from for v in versions],
+            "valid_from": pa.array([v.valid_from for v in versions], pa.timestamp("us", tz="UTC")),
             "valid_to": pa.array([v.valid_to for v in versions], pa.timestamp("us", tz="UTC")),
-            "last_seen_at": [v.last_seen_at for v in versions],
+            "last_seen_at": pa.array(
+                [v.last_seen_at for v in versions], pa.timestamp("us", tz="UTC")
+            ),
             "capture_count": pa.array([len(v.capture_ids) for v in versions], pa.int32()),
             "stated_date": pa.array([v.stated_date for v in versions], pa.date32()),
         }
     )
     links = pa.table(
         {
-            "version_id": [v.version_id for v in versions for _ in v.capture_ids],
-            "capture_id": [c for v in versions for c in v.capture_ids],
+            "version_id": pa.array(
+                [v.version_id for v in versions for _ in v.capture_ids], pa.string()
+            ),
+            "capture_id": pa.array([c for v in versions for c in v.capture_ids], pa.string()),
+        }
+    )
+    state = pa.table(
+        {
+            "document_id": ids,
+            "inputs_sha256": [b.inputs_sha256 for b in builds],
+            "built_at": pa.array([now] * len(ids), pa.timestamp("us", tz="UTC")),
         }
     )
     with transaction(con):
         _store_texts(con, texts)
         con.execute(
             "DELETE FROM version_captures WHERE version_id IN "
-            "(SELECT version_id FROM versions WHERE document_id = ?)",
-            [document_id],
+            "(SELECT version_id FROM versions WHERE list_contains(?, document_id))",
+            [ids],
         )
-        con.execute("DELETE FROM versions WHERE document_id = ?", [document_id])
+        con.execute("DELETE FROM versions WHERE list_contains(?, document_id)", [ids])
         _insert(con, "versions", version_table, or_ignore=False)
         _insert(con, "version_captures", links)
-        if clause_history is not None:
-            replace_clauses(con, document_id, versions, clause_history, now)
-        _record_problems(con, problems)
-        con.execute(
-            "INSERT INTO document_state VALUES (?, ?, ?) ON CONFLICT (document_id) "
-            "DO UPDATE SET inputs_sha256 = excluded.inputs_sha256, built_at = excluded.built_at",
-            [document_id, inputs_sha256, now],
+        replace_many_clauses(
+            con,
+            [
+                (b.document_id, b.versions, b.clause_history)
+                for b in builds
+                if b.clause_history is not None
+            ],
+            now,
         )
+        _record_problems(con, [p for b in builds for p in b.problems])
+        con.execute("DELETE FROM document_state WHERE list_contains(?, document_id)", [ids])
+        _insert(con, "document_state", state, or_ignore=False)
 
 
 # ---------------------------------------------------------------- runs
