@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.extract import extract_text
-from transforms.quality import classify_page, is_collapse
+from transforms.quality import _STOP_WORDS, classify_page, guess_language, is_collapse
 from transforms.records import Extraction
 
 SECTIONS = [
@@ -141,3 +143,40 @@ def test_a_translated_edition_is_not_the_document():
     )
     assert is_collapse(french, english) == "another language (fr; the document is en)"
     assert is_collapse(english + " We also keep logs for 30 days.", english) is None
+
+
+def _reference_guess(text: str, sample: int = 3000) -> str | None:
+    """guess_language as first written: one pass per language over the words."""
+    import re
+
+    words = re.findall(r"\w+", text.lower())[:sample]
+    stops = {lang: frozenset(w.split()) for lang, w in _STOP_WORDS.items()}
+    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in stops.items()}
+    ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
+    (best, top), (_second, runner_up) = ranked[0], ranked[1]
+    if top < 30 or top < 0.1 * len(words) or top < 2 * runner_up:
+        return None
+    return best
+
+
+_VOCAB = sorted({w for words in _STOP_WORDS.values() for w in words.split()}) + [
+    "policy",
+    "données",
+    "Straße",
+    "数据",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_VOCAB), max_size=400), st.integers(10, 3000))
+def test_guess_language_counts_like_one_pass_per_language(words, sample):
+    text = " ".join(words)
+    assert guess_language(text, sample=sample) == _reference_guess(text, sample)
+
+
+def test_guess_language_tells_english_from_french():
+    english = policy()
+    french = " ".join(["Nous collectons les données que vous nous donnez pour le service."] * 20)
+    assert guess_language(english) == "en"
+    assert guess_language(french) == "fr"
+    assert _reference_guess(english) == "en" and _reference_guess(french) == "fr"

@@ -86,3 +86,26 @@ def test_screen_drops_collapsed_pages_but_keeps_later_good_ones():
     accepted, rejected = screen_pages(pages, texts, collapse)
     assert [p.capture_id for p in accepted] == ["a", "c"]
     assert [(r.capture_id, r.reason) for r in rejected] == [("b", "size collapse")]
+
+
+def test_screen_asks_once_per_pair_of_texts_and_never_for_a_text_against_itself():
+    policy = "# Policy\n\n" + "We collect data. " * 50
+    edited = policy + "We also sell it."
+    error = "Page not found"
+    texts = {sha256_hex(t): t for t in [policy, edited, error]}
+    order = [policy, policy, error, error, edited, edited, policy, error]
+    pages = [
+        PageText(0, T0 + timedelta(days=k), f"c{k}", sha256_hex(t)) for k, t in enumerate(order)
+    ]
+    asked = []
+
+    def collapse(text, reference):
+        asked.append((text, reference))
+        return "size collapse" if len(text) < len(reference) / 4 else None
+
+    accepted, rejected = screen_pages(pages, texts, collapse)
+    assert [p.capture_id for p in accepted] == ["c0", "c1", "c4", "c5", "c6"]
+    assert [r.capture_id for r in rejected] == ["c2", "c3", "c7"]
+    assert all(text != reference for text, reference in asked)
+    # (error, policy) came up three times and was judged once
+    assert sorted(asked) == sorted([(error, policy), (edited, policy), (policy, edited)])

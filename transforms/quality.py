@@ -23,6 +23,7 @@ most headings, so it never fires.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 from transforms.records import Extraction
@@ -142,6 +143,11 @@ _STOP_WORDS = {
     "nl": "de het een en van je jij wij ons onze uw dat voor met op in is zijn niet",
 }
 _STOP_SETS = {lang: frozenset(words.split()) for lang, words in _STOP_WORDS.items()}
+# word -> the languages whose list has it, in the order of _STOP_WORDS
+_STOP_INDEX: dict[str, tuple[str, ...]] = {}
+for _lang, _stop in _STOP_SETS.items():
+    for _word in _stop:
+        _STOP_INDEX[_word] = (*_STOP_INDEX.get(_word, ()), _lang)
 
 
 def guess_language(text: str, *, sample: int = 3000) -> str | None:
@@ -151,8 +157,14 @@ def guess_language(text: str, *, sample: int = 3000) -> str | None:
     making at least a tenth of them (a Chinese text with a few Latin words is
     no guess), and the best language has at least twice the hits of the next.
     """
-    words = _words(text)[:sample]
-    hits = {lang: sum(1 for w in words if w in stop) for lang, stop in _STOP_SETS.items()}
+    return _guess(_words(text)[:sample])
+
+
+def _guess(words: Sequence[str]) -> str | None:
+    hits = dict.fromkeys(_STOP_SETS, 0)
+    for word in words:
+        for lang in _STOP_INDEX.get(word, ()):
+            hits[lang] += 1
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_second, runner_up) = ranked[0], ranked[1]
     if top < 30 or top < 0.1 * len(words) or top < 2 * runner_up:
@@ -165,10 +177,10 @@ def is_collapse(text: str, reference: str) -> str | None:
     ref_words = _words(reference)
     if not ref_words:
         return None
-    ours, theirs = guess_language(text), guess_language(reference)
+    new_words = _words(text)
+    ours, theirs = _guess(new_words[:3000]), _guess(ref_words[:3000])
     if ours and theirs and ours != theirs:
         return f"another language ({ours}; the document is {theirs})"
-    new_words = _words(text)
     ratio = len(new_words) / len(ref_words)
     if ratio >= 0.25:
         return None

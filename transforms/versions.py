@@ -122,18 +122,26 @@ def screen_pages(
     """Drop captures whose text collapsed against the page's last accepted text.
 
     Each page is screened on its own timeline; `is_collapse(text, reference)`
-    returns a reason when `text` is not plausibly the same document.
+    returns a reason when `text` is not plausibly the same document. It must
+    be a pure function that never rejects a text against itself (a text
+    equal to the reference is accepted without asking).
     """
     accepted: list[PageText] = []
     rejected: list[Rejection] = []
-    reference: dict[int, str] = {}
+    reference: dict[int, str] = {}  # page -> SHA-256 of its last accepted text
+    verdicts: dict[tuple[str, str], str | None] = {}
     for page_text in sorted(pages, key=lambda p: (p.captured_at, p.page, p.capture_id)):
-        text = texts[page_text.text_sha256]
+        sha = page_text.text_sha256
         previous = reference.get(page_text.page)
-        reason = is_collapse(text, previous) if previous is not None else None
+        reason = None
+        # a text is never a collapse of itself; a pair is judged once
+        if previous is not None and previous != sha:
+            if (sha, previous) not in verdicts:
+                verdicts[(sha, previous)] = is_collapse(texts[sha], texts[previous])
+            reason = verdicts[(sha, previous)]
         if reason:
             rejected.append(Rejection(page_text.capture_id, page_text.captured_at, reason))
             continue
-        reference[page_text.page] = text
+        reference[page_text.page] = sha
         accepted.append(page_text)
     return tuple(accepted), tuple(rejected)
