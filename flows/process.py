@@ -37,13 +37,13 @@ from transforms import extract as extract_mod
 from transforms.clauses import split_clauses
 from transforms.dates import find_stated_date
 from transforms.lineage import LedgerEntry, trace_with_ledger
-from transforms.numbering import PROVISIONAL_BASE, renumber
+from transforms.numbering import PROVISIONAL_BASE, check_real, shift_id
 from transforms.quality import is_collapse
 from transforms.records import DocumentSpec, Extraction, sha256_hex
 from transforms.versions import PageText, build_versions, combine_pages, screen_pages
 from warehouse import clauses as clause_store
 from warehouse import load
-from warehouse.clauses import ClauseHistory
+from warehouse.clauses import ClauseHistory, ClauseRows
 from warehouse.rawstore import RawStore
 
 CLAUSE_LAYER = "2"  # bump when segmentation or alignment output can change
@@ -214,7 +214,7 @@ class DocumentJob:
 
 @dataclass(frozen=True, slots=True)
 class BuiltDocument:
-    """A document's build with provisional clause numbers (see transforms.numbering)."""
+    """A document's build; its clause rows hold provisional ids (transforms.numbering)."""
 
     build: load.DocumentBuild
     fresh: int  # provisional numbers used: the real sequence moves on by this much
@@ -282,9 +282,9 @@ def build_document(job: DocumentJob) -> BuiltDocument:
             split[sha] = split_clauses(new_texts[sha])
         items.append((version.version_id, sha, split[sha]))
     traced, issued, number = trace_with_ledger(items, job.ledger, PROVISIONAL_BASE)
-    build = load.DocumentBuild(
-        document_id, versions, new_texts, job.inputs, tuple(problems), ClauseHistory(traced, issued)
-    )
+    rows = ClauseRows()
+    rows.add(document_id, versions, ClauseHistory(traced, issued), now)
+    build = load.DocumentBuild(document_id, versions, new_texts, job.inputs, tuple(problems), rows)
     return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
@@ -342,16 +342,14 @@ def rebuild_versions(
     batch: list[load.DocumentBuild] = []
     built = pool.stream(build_document, document_jobs(run, changed))
     for result in run.track(built, "documents", len(changed)):
-        traced, issued = renumber(
-            result.build.clause_history.traced,
-            result.build.clause_history.issued,
-            run.next_clause_number,
-        )
+        base = run.next_clause_number
+        check_real(base)
+        rows = result.build.clauses
+        assert rows is not None  # build_document always traces clauses
+        rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
         run.next_clause_number += result.fresh
-        batch.append(
-            dataclasses.replace(result.build, clause_history=ClauseHistory(traced, issued))
-        )
-        run.count("ledger_entries_issued", len(issued))
+        batch.append(result.build)
+        run.count("ledger_entries_issued", rows.ledger_entries)
         run.count("documents_rebuilt")
         if len(batch) >= DOCUMENT_BATCH:
             load.replace_documents(run.con, batch, utcnow())

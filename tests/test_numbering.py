@@ -1,11 +1,20 @@
-"""Provisional clause numbers: documents traced apart, renumbered, equal a sequential trace."""
+"""Provisional clause numbers: documents traced apart, shifted, equal a sequential trace.
+
+The comparison is on the clause tables' rows (`ClauseRows`), as the process
+flow loads them.
+"""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from transforms.clauses import split_clauses
 from transforms.lineage import LedgerEntry, trace_with_ledger
-from transforms.numbering import PROVISIONAL_BASE, NumberingError, check_real, renumber
-from transforms.records import sha256_hex
+from transforms.numbering import PROVISIONAL_BASE, NumberingError, check_real, shift_id
+from transforms.records import Version, sha256_hex
+from warehouse.clauses import ClauseHistory, ClauseRows
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 TERMS = [
     "# Terms\n\nWe keep chats for 30 days.\n\nYou may cancel at any time.\n",
@@ -30,6 +39,27 @@ def versions(name, texts):
 DOCUMENTS = [versions("terms", TERMS), versions("privacy", PRIVACY), versions("aup", AUP)]
 
 
+def rows_of(k, items, traced, issued):
+    records = [
+        Version(
+            f"D-{k}",
+            version_id,
+            sha,
+            T0 + timedelta(days=i),
+            T0 + timedelta(days=i + 1) if i + 1 < len(items) else None,
+            T0 + timedelta(days=i),
+        )
+        for i, (version_id, sha, _clauses) in enumerate(items)
+    ]
+    rows = ClauseRows()
+    rows.add(f"D-{k}", records, ClauseHistory(traced, issued), T0)
+    return rows
+
+
+def columns(rows):
+    return (rows.ledger, rows.clauses, rows.cv, rows.ch)
+
+
 def sequential(ledgers, start):
     out, number = [], start
     for items, ledger in zip(DOCUMENTS, ledgers, strict=True):
@@ -39,24 +69,37 @@ def sequential(ledgers, start):
 
 
 def provisional(ledgers, start):
+    """Each document traced from the provisional base, its rows shifted in order."""
     out, number = [], start
-    for items, ledger in zip(DOCUMENTS, ledgers, strict=True):
+    for k, (items, ledger) in enumerate(zip(DOCUMENTS, ledgers, strict=True)):
         traced, issued, end = trace_with_ledger(items, ledger, PROVISIONAL_BASE)
-        traced, issued = renumber(traced, issued, number)
+        rows = rows_of(k, items, traced, issued)
+        base = number
+        rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
         number += end - PROVISIONAL_BASE
-        out.append((traced, issued))
+        out.append(columns(rows))
     return out, number
 
 
-def test_renumbered_documents_equal_one_trace_after_another():
-    expected, expected_next = sequential([{}, {}, {}], 41)
+def sequential_rows(ledgers, start):
+    traces, number = sequential(ledgers, start)
+    rows = [
+        columns(rows_of(k, items, traced, issued))
+        for k, (items, (traced, issued)) in enumerate(zip(DOCUMENTS, traces, strict=True))
+    ]
+    return rows, number
+
+
+def test_shifted_documents_equal_one_trace_after_another():
+    expected, expected_next = sequential_rows([{}, {}, {}], 41)
     got, got_next = provisional([{}, {}, {}], 41)
     assert got_next == expected_next
     assert got == expected
     # the trace really issued fresh ids, split lineage included
-    ids = [i for traced, _ in got for t in traced for i in t.clauses.ids]
+    ids = [i for _ledger, _clauses, cv, _ch in got for i in cv["clause_id"]]
     assert min(int(i[2:]) for i in ids) == 41
-    assert any(c.lineage_clause_id for traced, _ in got for t in traced for c in t.changes)
+    assert max(int(i[2:]) for i in ids) < 41 + 100
+    assert any(i for _ledger, clauses, _cv, _ch in got for i in clauses["lineage_clause_id"])
 
 
 def test_ids_from_the_ledger_are_kept_as_they_are():
@@ -66,17 +109,20 @@ def test_ids_from_the_ledger_are_kept_as_they_are():
     ledgers[0][sha256_hex(TERMS[0])] = LedgerEntry(
         ("P-000007",) + ledgers[0][sha256_hex(TERMS[0])].ids[1:]
     )
-    expected, expected_next = sequential(ledgers, number)
+    expected, expected_next = sequential_rows(ledgers, number)
     got, got_next = provisional(ledgers, number)
     assert got == expected
     assert got_next == expected_next
-    assert "P-000007" in got[0][0][0].clauses.ids
+    assert "P-000007" in got[0][2]["clause_id"]
 
 
 def test_a_real_number_in_the_provisional_range_is_refused():
     check_real(PROVISIONAL_BASE - 1)
     with pytest.raises(NumberingError, match="provisional range"):
         check_real(PROVISIONAL_BASE)
-    traced, issued, _ = trace_with_ledger(DOCUMENTS[2], {}, PROVISIONAL_BASE)
-    with pytest.raises(NumberingError):
-        renumber(traced, issued, PROVISIONAL_BASE + 5)
+
+
+def test_shift_id_moves_only_provisional_numbers():
+    assert shift_id("P-000123", 500) == "P-000123"
+    assert shift_id(f"P-{PROVISIONAL_BASE}", 500) == "P-000500"
+    assert shift_id(f"P-{PROVISIONAL_BASE + 7}", 500) == "P-000507"

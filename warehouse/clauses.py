@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,32 +54,28 @@ def replace_clauses(
     now: datetime,
 ) -> None:
     """Swap a document's clause tables; call inside the versions' transaction."""
-    replace_many_clauses(con, [(document_id, versions, history)], now)
+    rows = ClauseRows()
+    rows.add(document_id, versions, history, now)
+    replace_clause_rows(con, [document_id], rows)
 
 
-def replace_many_clauses(
-    con: duckdb.DuckDBPyConnection,
-    documents: Sequence[tuple[str, Sequence[Version], ClauseHistory]],
-    now: datetime,
+def replace_clause_rows(
+    con: duckdb.DuckDBPyConnection, document_ids: Sequence[str], rows: ClauseRows
 ) -> None:
-    """Swap the clause tables of several documents with one insert per table.
+    """Swap the clause tables of these documents for `rows`, one insert per table.
 
-    Call inside the versions' transaction. Each document's rows are built
-    exactly as for one document; only the number of statements changes.
+    Call inside the versions' transaction. Ledger entries in `rows` replace
+    the entries of the same texts; everything else of the documents goes.
     """
-    tables = _ClauseTables()
-    for document_id, versions, history in documents:
-        tables.add(document_id, versions, history, now)
-    ids = [document_id for document_id, _versions, _history in documents]
-    if not ids:
+    if not document_ids:
         return
-    if tables.ledger["text_sha256"]:
+    if rows.ledger["text_sha256"]:
         # an entry is replaced only when its text's clauses changed (a new
         # splitting rule); its unchanged clauses kept their ids
         keys = pa.table(
             {
-                "document_id": tables.ledger["document_id"],
-                "text_sha256": tables.ledger["text_sha256"],
+                "document_id": rows.ledger["document_id"],
+                "text_sha256": rows.ledger["text_sha256"],
             }
         )
         con.register("_ledger_keys", keys)
@@ -90,16 +86,27 @@ def replace_many_clauses(
             )
         finally:
             con.unregister("_ledger_keys")
-        _insert(con, "clause_ledger", _table(tables.ledger, _LEDGER_TYPES), or_ignore=False)
+        _insert(con, "clause_ledger", _table(rows.ledger, _LEDGER_TYPES), or_ignore=False)
+    ids = list(document_ids)
     for table in ("clause_versions", "changes", "clauses"):
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, document_id)", [ids])
-    _insert(con, "clauses", _table(tables.clauses, _CLAUSE_TYPES))
-    _insert(con, "clause_versions", _table(tables.cv, _CV_TYPES))
-    _insert(con, "changes", _table(tables.ch, _CH_TYPES))
+    _insert(con, "clauses", _table(rows.clauses, _CLAUSE_TYPES))
+    _insert(con, "clause_versions", _table(rows.cv, _CV_TYPES))
+    changes = dict(rows.ch)
+    changes["change_id"] = [
+        sha256_hex(f"{version_id}|{clause_id}|{kind}")[:24]
+        for version_id, clause_id, kind in zip(
+            rows.ch["to_version_id"], rows.ch["clause_id"], rows.ch["kind"], strict=True
+        )
+    ]
+    _insert(con, "changes", _table(changes, _CH_TYPES))
 
 
-_LEDGER_TYPES = {"issued_at": TS, "clause_ids": pa.list_(pa.string())}
-_LEDGER_TYPES["clause_sha256s"] = pa.list_(pa.string())
+_LEDGER_TYPES = {
+    "issued_at": TS,
+    "clause_ids": pa.list_(pa.string()),
+    "clause_sha256s": pa.list_(pa.string()),
+}
 _CLAUSE_TYPES = {
     "first_seen_at": TS,
     "last_seen_at": TS,
@@ -124,8 +131,13 @@ _CH_TYPES = {
 }
 
 
-class _ClauseTables:
-    """Column lists of the clause tables, filled one document at a time."""
+class ClauseRows:
+    """The rows of the clause tables as column lists, filled one document at a time.
+
+    Built where the clause history is traced (a worker process can fill it;
+    it pickles as plain lists); `map_ids` rewrites every clause id it holds,
+    and change ids, which hash a clause id, are made only when loading.
+    """
 
     def __init__(self) -> None:
         self.ledger: dict[str, list] = {
@@ -162,7 +174,6 @@ class _ClauseTables:
         self.ch: dict[str, list] = {
             k: []
             for k in (
-                "change_id",
                 "document_id",
                 "from_version_id",
                 "to_version_id",
@@ -224,9 +235,6 @@ class _ClauseTables:
                 continue
             previous = versions[index - 1]
             for change in traced.changes:
-                ch["change_id"].append(
-                    sha256_hex(f"{version.version_id}|{change.clause_id}|{change.kind}")[:24]
-                )
                 ch["document_id"].append(document_id)
                 ch["from_version_id"].append(previous.version_id)
                 ch["to_version_id"].append(version.version_id)
@@ -257,6 +265,36 @@ class _ClauseTables:
             self.clauses["is_current"].append(clause_id in current)
             self.clauses["version_count"].append(count[clause_id])
             self.clauses["lineage_clause_id"].append(lineage.get(clause_id))
+
+    def extend(self, other: ClauseRows) -> None:
+        """Append another set of rows (another document's)."""
+        for mine, theirs in (
+            (self.ledger, other.ledger),
+            (self.clauses, other.clauses),
+            (self.cv, other.cv),
+            (self.ch, other.ch),
+        ):
+            for name, values in theirs.items():
+                mine[name].extend(values)
+
+    def map_ids(self, fn: Callable[[str], str]) -> None:
+        """Replace every clause id `i` held by `fn(i)` (ids in lists included)."""
+
+        def each(values: list) -> list:
+            return [None if v is None else fn(v) for v in values]
+
+        self.ledger["clause_ids"] = [each(ids) for ids in self.ledger["clause_ids"]]
+        for columns, names in (
+            (self.clauses, ("clause_id", "lineage_clause_id")),
+            (self.cv, ("clause_id",)),
+            (self.ch, ("clause_id", "lineage_clause_id")),
+        ):
+            for name in names:
+                columns[name] = each(columns[name])
+
+    @property
+    def ledger_entries(self) -> int:
+        return len(self.ledger["text_sha256"])
 
 
 def _table(columns: dict[str, list], types: Mapping[str, pa.DataType]) -> pa.Table:

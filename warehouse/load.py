@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from transforms.records import DocumentSpec, Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
-from warehouse.clauses import ClauseHistory, replace_many_clauses
+from warehouse.clauses import ClauseHistory, ClauseRows, replace_clause_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +389,7 @@ class DocumentBuild:
     texts: Mapping[str, str]  # the versions' texts by SHA-256
     inputs_sha256: str  # what the build was made from (see `built_inputs`)
     problems: Sequence[ProblemRow] = ()
-    clause_history: ClauseHistory | None = None
+    clauses: ClauseRows | None = None  # the clause tables' rows; None leaves them alone
 
 
 def replace_versions(
@@ -403,7 +403,11 @@ def replace_versions(
     clause_history: ClauseHistory | None = None,
 ) -> None:
     """Swap a document's versions (and clause history) for a fresh build, in one transaction."""
-    build = DocumentBuild(document_id, versions, texts, inputs_sha256, problems, clause_history)
+    rows = None
+    if clause_history is not None:
+        rows = ClauseRows()
+        rows.add(document_id, versions, clause_history, now)
+    build = DocumentBuild(document_id, versions, texts, inputs_sha256, problems, rows)
     replace_documents(con, [build], now)
 
 
@@ -461,15 +465,12 @@ def replace_documents(
         con.execute("DELETE FROM versions WHERE list_contains(?, document_id)", [ids])
         _insert(con, "versions", version_table, or_ignore=False)
         _insert(con, "version_captures", links)
-        replace_many_clauses(
-            con,
-            [
-                (b.document_id, b.versions, b.clause_history)
-                for b in builds
-                if b.clause_history is not None
-            ],
-            now,
-        )
+        with_clauses = [b for b in builds if b.clauses is not None]
+        if with_clauses:
+            rows = ClauseRows()
+            for b in with_clauses:
+                rows.extend(b.clauses)  # type: ignore[arg-type]
+            replace_clause_rows(con, [b.document_id for b in with_clauses], rows)
         _record_problems(con, [p for b in builds for p in b.problems])
         con.execute("DELETE FROM document_state WHERE list_contains(?, document_id)", [ids])
         _insert(con, "document_state", state, or_ignore=False)
