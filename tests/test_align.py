@@ -8,8 +8,15 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
-from transforms.align import Match, align_clauses
+from transforms.align import (
+    Match,
+    _length_window,
+    _similar_pairs,
+    _text_body,
+    align_clauses,
+)
 from transforms.clauses import Clause, split_clauses
 
 
@@ -270,3 +277,77 @@ def test_every_index_appears_exactly_once_and_alignment_is_deterministic(
                 assert m.similarity == 1.0
         if m.lineage is not None:
             assert m.kind in ("added", "removed")
+
+
+# --- the similarity pass's pruning ---------------------------------------------
+
+# a small alphabet, so that random pairs often reach (and sit exactly at) the threshold
+short_texts = st.text(alphabet="ab c.", max_size=30)
+thresholds = st.one_of(
+    st.sampled_from([0.6, 0.5, 2 / 3, 0.75, 0.8, 0.9, 1.0]),
+    st.floats(min_value=0.01, max_value=1.0),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(short_texts, short_texts, thresholds)
+def test_length_window_keeps_every_pair_that_reaches_the_threshold(
+    a: str, b: str, threshold: float
+) -> None:
+    low, high = _length_window(len(a), threshold)
+    if fuzz.ratio(a, b) / 100.0 >= threshold:
+        assert low <= len(b) <= high
+
+
+def test_length_window_excludes_lengths_that_cannot_reach_the_threshold() -> None:
+    # 100 chars vs 40: at best 2 * 40 / 140 = 0.571 < 0.6; vs 43: 86 / 143 = 0.601
+    low, high = _length_window(100, 0.6)
+    assert 40 < low <= 43
+    # 100 vs 233: 200 / 333 = 0.6006; vs 240: 200 / 340 = 0.588
+    assert 233 <= high < 240
+    assert _length_window(10, 1.0) == (9.0, 11.0)
+
+
+def _brute_force(queries: list[str], choices: list[str], threshold: float) -> list:
+    """The similarity pass before pruning: every query against every choice."""
+    found = []
+    for q, query in enumerate(queries):
+        scored = process.extract(
+            query, choices, scorer=fuzz.ratio, score_cutoff=threshold * 100.0, limit=None
+        )
+        found.extend((q, c, score / 100.0) for _, score, c in scored if score / 100.0 >= threshold)
+    return sorted(found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(short_texts, max_size=8), st.lists(short_texts, max_size=8), thresholds)
+def test_similar_pairs_equal_the_brute_force(
+    queries: list[str], choices: list[str], threshold: float
+) -> None:
+    found = _similar_pairs(queries, choices, threshold)
+    assert len(found) == len(set(found))
+    assert sorted(found) == _brute_force(queries, choices, threshold)
+    pairwise = sorted(
+        (q, c, fuzz.ratio(a, b) / 100.0)
+        for q, a in enumerate(queries)
+        for c, b in enumerate(choices)
+        if fuzz.ratio(a, b) / 100.0 >= threshold
+    )
+    assert sorted(found) == pairwise
+
+
+def test_similar_pairs_report_every_duplicate_of_a_query_and_of_a_choice() -> None:
+    queries = ["We collect your name.", "Fees are billed monthly.", "We collect your name."]
+    choices = ["We collect your full name.", "Cookies.", "We collect your full name."]
+    found = sorted(_similar_pairs(queries, choices, 0.6))
+    score = fuzz.ratio(queries[0], choices[0]) / 100.0
+    assert score > 0.85
+    assert found == [(0, 0, score), (0, 2, score), (2, 0, score), (2, 2, score)]
+    assert _similar_pairs(queries, [], 0.6) == []
+    assert _similar_pairs([], choices, 0.6) == []
+
+
+def test_a_body_is_the_text_without_its_label_unless_it_is_only_a_label() -> None:
+    assert _text_body("4.2 Fees  are due.") == "Fees are due."
+    assert _text_body("(a)") == "(a)"
+    assert _text_body("We collect data.") == "We collect data."

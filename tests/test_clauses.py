@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms import clauses as clauses_module
 from transforms.clauses import (
     SENTENCE_SPLIT_CHARS,
     Clause,
@@ -334,3 +335,53 @@ def test_an_oversized_table_row_is_split_by_cell_and_sentence():
     assert rows[-1].text == "| Short | row |"
     assert all(len(c.text) <= 2000 for c in clauses)
     assert len(rows) == 1 + 1 + 120 + 1
+
+
+# --- the parser's first-character tests ----------------------------------------
+
+line_chars = st.sampled_from(
+    list(" \t\u00a0\u2003\u3000=-*_#+|.)(:1٣３²aZ§第")  # blanks, markers, digits of all kinds
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(line_chars, min_size=1, max_size=12).map("".join))
+def test_block_patterns_only_match_lines_that_start_as_the_parser_expects(line: str) -> None:
+    first = line.lstrip()[:1]
+    gates = [
+        (clauses_module._SETEXT, clauses_module._SETEXT_STARTS),
+        (clauses_module._BREAK, clauses_module._BREAK_STARTS),
+        (clauses_module._ATX, clauses_module._ATX_STARTS),
+        (clauses_module._BULLET, clauses_module._BULLET_STARTS),
+    ]
+    for pattern, starts in gates:
+        if pattern.match(line):
+            assert first and first in starts, (pattern.pattern, line)
+    if clauses_module._ORDERED.match(line):
+        assert first.isdigit(), line
+
+
+def test_gated_patterns_still_recognise_their_blocks() -> None:
+    markdown = (
+        "Title\n=====\n\n  ## Sub ##\n\n - item\n\n\t* starred\n\n 1. one\n\n٣) three\n\n"
+        " ***\n\n   | a | b |\n\nSub two\n--\n\nplain text"
+    )
+    got = [(c.heading_path, c.kind, c.text, c.label) for c in split_clauses(markdown)]
+    assert got == [
+        (("Title", "Sub"), "list_item", "item", None),
+        (("Title", "Sub"), "list_item", "starred", None),
+        (("Title", "Sub"), "list_item", "1. one", "1."),
+        (("Title", "Sub"), "list_item", "٣) three", "٣)"),  # \d is any decimal digit
+        (("Title", "Sub"), "table_row", "| a | b |", None),
+        (("Title", "Sub two"), "paragraph", "plain text", None),
+    ]
+
+
+def test_label_and_hash_depend_on_whether_the_clause_may_carry_a_label() -> None:
+    text = "4.2 Fees are due monthly."
+    plain = clauses_module._make_clause(0, (), "table_row", text, False)
+    labelled = clauses_module._make_clause(1, ("Fees",), "paragraph", text, True)
+    plain_again = clauses_module._make_clause(2, (), "table_row", text, False)
+    assert (plain.label, labelled.label, plain_again.label) == (None, "4.2", None)
+    assert plain.sha256 == labelled.sha256 == plain_again.sha256 == sha256_hex(text)
+    assert labelled == Clause(1, ("Fees",), "4.2", "paragraph", text, sha256_hex(text))

@@ -2,8 +2,9 @@
 
 from dataclasses import replace
 
+from transforms.align import align_clauses
 from transforms.clauses import split_clauses
-from transforms.lineage import LedgerEntry, issue_ids, trace_with_ledger
+from transforms.lineage import LedgerEntry, changes_between, issue_ids, trace_with_ledger
 from transforms.records import sha256_hex
 
 V1 = "# Terms\n\nWe keep chats for 30 days.\n\nYou may cancel at any time.\n"
@@ -102,3 +103,52 @@ def test_a_new_splitting_rule_keeps_the_ids_of_unchanged_clauses():
     assert all(before[text] == after[text] for text in kept)
     assert again[0].clauses.ids == traced[0].clauses.ids
     assert len(set(again[1].clauses.ids)) == len(again[1].clauses.ids)
+
+
+V4 = "# Terms\n\n## Data\n\nWe keep chats for 5 years.\n\n## Training\n\nWe train on chats unless you opt out.\n"
+
+
+def assert_changes_are_those_between_consecutive_versions(traced):
+    assert traced[0].changes == ()
+    for before, after in zip(traced, traced[1:], strict=False):
+        assert after.changes == changes_between(before.clauses, after.clauses)
+
+
+def test_trace_reuses_the_alignment_it_issued_ids_with(monkeypatch):
+    import transforms.lineage as lineage
+
+    calls = []
+
+    def counting_align(old, new, **kwargs):
+        calls.append((old, new))
+        return align_clauses(old, new, **kwargs)
+
+    monkeypatch.setattr(lineage, "align_clauses", counting_align)
+    items = versions(V1, V2, V3, V4)
+    traced, _issued, next_number = trace_with_ledger(items, {}, 1)
+    # one alignment per consecutive pair: issuing ids and the changes share it
+    assert calls == [(a[2], b[2]) for a, b in zip(items, items[1:], strict=False)]
+    monkeypatch.undo()
+    assert_changes_are_those_between_consecutive_versions(traced)
+    # the same ids as issue_ids gives, version by version
+    prev, number = None, 1
+    for k, (_vid, _sha, clauses) in enumerate(items):
+        prev, _changes, number = issue_ids(prev, clauses, number)
+        assert prev.ids == traced[k].clauses.ids
+    assert number == next_number
+
+
+def test_changes_of_a_partly_known_history_are_those_between_its_versions():
+    traced, issued, number = trace_with_ledger(versions(V2, V4), {}, 1)
+    # a backfill discovers V1 before V2 and V3 between them; V2 and V4 are known
+    full, new, _ = trace_with_ledger(versions(V1, V2, V3, V4), issued, number)
+    assert set(new) == {sha256_hex(V1), sha256_hex(V3)}
+    assert full[1].clauses.ids == traced[0].clauses.ids
+    assert full[3].clauses.ids == traced[1].clauses.ids
+    assert_changes_are_those_between_consecutive_versions(full)
+    # a stale entry (one clause's hash no longer fits) goes through the alignment again
+    entry = issued[sha256_hex(V4)]
+    stale = {sha256_hex(V4): LedgerEntry(entry.ids, ("0" * 64,) + entry.shas[1:])}
+    again, renewed, _ = trace_with_ledger(versions(V2, V4), {**issued, **stale}, number)
+    assert list(renewed) == [sha256_hex(V4)]
+    assert_changes_are_those_between_consecutive_versions(again)

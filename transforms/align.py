@@ -10,11 +10,13 @@ passes, each on what the previous ones left unmatched:
    text without its leading label, so "4.2 Fees ..." -> "5.2 Fees ..." pairs
    here. Any identical texts still left (moves) pair in order too.
 3. **Similarity.** rapidfuzz `fuzz.ratio` on bodies (`process.extract`, only
-   over the remainder). Pairs at or above `threshold` are taken greedily,
-   best first. Context breaks ties and ranks near-equal candidates: a small
-   bonus when the new clause sits between the new partners of the old
-   clause's matched neighbours (the "gap"), and another when the heading
-   path is the same. The threshold applies to the raw ratio.
+   over the remainder, and for each old body only over the new bodies whose
+   length lets the ratio reach the threshold; each distinct text scored
+   once). Pairs at or above `threshold` are taken greedily, best first.
+   Context breaks ties and ranks near-equal candidates: a small bonus when
+   the new clause sits between the new partners of the old clause's matched
+   neighbours (the "gap"), and another when the heading path is the same.
+   The threshold applies to the raw ratio.
 4. **Split and merge.** An added clause next to the new partner of an edited
    old clause is a split part when joining it to the partner (in document
    order) is clearly closer to the old text than the partner alone; it stays
@@ -50,6 +52,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
@@ -76,11 +79,70 @@ class Match:
 
 def _body(clause: Clause) -> str:
     """The text without its label; a clause that is only a label keeps it."""
-    return normalise_space(strip_label(clause.text)) or clause.text
+    return _text_body(clause.text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _text_body(text: str) -> str:
+    # a version's bodies are needed twice in a trace (as new, then as old)
+    return normalise_space(strip_label(text)) or text
 
 
 def _ratio(a: str, b: str) -> float:
     return fuzz.ratio(a, b) / 100.0
+
+
+def _length_window(length: int, threshold: float) -> tuple[float, float]:
+    """The lengths a string may have for its `fuzz.ratio` with a string of
+    `length` characters to reach `threshold` (0..1).
+
+    The Indel distance is at least the difference of the lengths, so
+    ratio <= 2 * min(la, lb) / (la + lb); the window is widened by one
+    character on each side so that rounding never drops a pair at the
+    threshold.
+    """
+    low = length * threshold / (2.0 - threshold)
+    high = length * (2.0 - threshold) / threshold
+    return low - 1.0, high + 1.0
+
+
+def _similar_pairs(
+    queries: Sequence[str], choices: Sequence[str], threshold: float
+) -> list[tuple[int, int, float]]:
+    """Every (query index, choice index, ratio) whose `fuzz.ratio` / 100 is at
+    or above `threshold`, in no particular order.
+
+    Each distinct query text is scored once against each distinct choice text
+    in its length window (`_length_window`).
+    """
+    query_at: dict[str, list[int]] = defaultdict(list)
+    for q, query in enumerate(queries):
+        query_at[query].append(q)
+    choice_at: dict[str, list[int]] = defaultdict(list)
+    for c, choice in enumerate(choices):
+        choice_at[choice].append(c)
+    by_length = sorted(choice_at, key=len)
+    lengths = [len(choice) for choice in by_length]
+    found: list[tuple[int, int, float]] = []
+    # process.extract per query: cdist would need numpy, which the project
+    # does not depend on; the C scorer does the work either way
+    for query, at in query_at.items():
+        low, high = _length_window(len(query), threshold)
+        start, stop = bisect.bisect_left(lengths, low), bisect.bisect_right(lengths, high)
+        if start >= stop:
+            continue
+        scored = process.extract(
+            query,
+            by_length[start:stop],
+            scorer=fuzz.ratio,
+            score_cutoff=threshold * 100.0,
+            limit=None,
+        )
+        for choice, score, _ in scored:
+            raw = score / 100.0
+            if raw >= threshold:
+                found.extend((q, c, raw) for q in at for c in choice_at[choice])
+    return found
 
 
 class _Pairing:
@@ -164,25 +226,16 @@ def _pair_similar(
     if not olds or not news:
         return
     gaps = _gaps(pairing, len(new))
-    choices = [new_bodies[j] for j in news]
     candidates: list[tuple[float, float, int, int]] = []
-    # process.extract per old clause: cdist would need numpy, which the
-    # project does not depend on; the C scorer does the work either way
-    for i in olds:
-        found = process.extract(
-            old_bodies[i], choices, scorer=fuzz.ratio, score_cutoff=threshold * 100.0, limit=None
-        )
+    found = _similar_pairs([old_bodies[i] for i in olds], [new_bodies[j] for j in news], threshold)
+    for q, c, raw in found:
+        i, j = olds[q], news[c]
         low, high = gaps[i]
-        for _, score, c in found:
-            raw = score / 100.0
-            if raw < threshold:
-                continue
-            j = news[c]
-            bonus = GAP_BONUS if low < j < high else 0.0
-            if old[i].heading_path == new[j].heading_path:
-                bonus += HEADING_BONUS
-            candidates.append((-(raw + bonus), -raw, i, j))
-    candidates.sort()
+        bonus = GAP_BONUS if low < j < high else 0.0
+        if old[i].heading_path == new[j].heading_path:
+            bonus += HEADING_BONUS
+        candidates.append((-(raw + bonus), -raw, i, j))
+    candidates.sort()  # a total order: (i, j) is unique
     for _, negative_raw, i, j in candidates:
         if pairing.old_to_new[i] is None and pairing.new_to_old[j] is None:
             pairing.pair(i, j, -negative_raw, "similarity")
@@ -245,8 +298,7 @@ def _longest_increasing(values: list[int]) -> set[int]:
 
 def _prefixes(clauses: Sequence[Clause]) -> set[tuple[str, ...]]:
     found: set[tuple[str, ...]] = set()
-    for clause in clauses:
-        path = clause.heading_path
+    for path in {clause.heading_path for clause in clauses}:
         for depth in range(len(path) + 1):
             found.add(path[:depth])
     return found

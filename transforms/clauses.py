@@ -51,6 +51,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from transforms.records import sha256_hex
 
@@ -138,6 +139,13 @@ _BULLET = re.compile(r"^(\s*)([-*+])(?:[ \t]+|$)(.*)$")
 _ORDERED = re.compile(r"^(\s*)(\d{1,9}[.)])(?:[ \t]+|$)(.*)$")
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
+# the first non-blank character of every line each block pattern can match
+# (and `_ORDERED` only matches a line that starts with a digit): the parser
+# tests that before running the pattern
+_SETEXT_STARTS = "=-"
+_BREAK_STARTS = "-*_"
+_ATX_STARTS = "#"
+_BULLET_STARTS = "-*+"
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[^\sa-z])|(?<=[。！？])")
 
 
@@ -183,32 +191,34 @@ def _parse_blocks(markdown: str) -> list[_Block]:
     previous_blank = True
     for raw in markdown.splitlines():
         line = raw.rstrip("\n")
-        if not line.strip():
+        stripped = line.lstrip()
+        if not stripped:
             previous_blank = True
             continue
         last = blocks[-1] if blocks and not previous_blank else None
         previous_blank = False
+        first = stripped[0]
 
-        setext = _SETEXT.match(line)
+        setext = _SETEXT.match(line) if first in _SETEXT_STARTS else None
         if setext and last is not None and last.kind == "paragraph":
             last.kind = "heading"
             last.level = 1 if setext.group(1).startswith("=") else 2
             last.text = _clean_heading(last.text)
             continue
-        if _BREAK.match(line):
+        if first in _BREAK_STARTS and _BREAK.match(line):
             continue
-        atx = _ATX.match(line)
+        atx = _ATX.match(line) if first in _ATX_STARTS else None
         if atx:
             blocks.append(
                 _Block("heading", _clean_heading(atx.group(2) or ""), level=len(atx.group(1)))
             )
             continue
-        if line.lstrip().startswith("|"):
+        if first == "|":
             if not _TABLE_SEPARATOR.match(line):
                 blocks.append(_Block("table_row", _table_row(line)))
             continue
-        bullet = _BULLET.match(line)
-        ordered = None if bullet else _ORDERED.match(line)
+        bullet = _BULLET.match(line) if first in _BULLET_STARTS else None
+        ordered = _ORDERED.match(line) if not bullet and first.isdigit() else None
         if bullet or ordered:
             found = bullet or ordered
             assert found is not None
@@ -220,7 +230,7 @@ def _parse_blocks(markdown: str) -> list[_Block]:
                 )
             )
             continue
-        indent = len(line) - len(line.lstrip())
+        indent = len(line) - len(stripped)
         continues = last is not None and last.hard_break and last.kind in ("paragraph", "list_item")
         if last is not None and (continues or (last.kind == "list_item" and indent > last.indent)):
             last.text += " " + line.strip()
@@ -253,15 +263,22 @@ def _sentences(text: str) -> list[str]:
 
 
 def _make_clause(ordinal: int, path: tuple[str, ...], kind: str, text: str, label: bool) -> Clause:
-    found = find_label(text) if label else None
+    found_label, sha256 = _label_and_hash(text, label)
     return Clause(
         ordinal=ordinal,
         heading_path=path,
-        label=found[0] if found else None,
+        label=found_label,
         kind=kind,
         text=text,
-        sha256=sha256_hex(text),
+        sha256=sha256,
     )
+
+
+@lru_cache(maxsize=1 << 14)
+def _label_and_hash(text: str, label: bool) -> tuple[str | None, str]:
+    # most clauses of a version are those of the version before
+    found = find_label(text) if label else None
+    return (found[0] if found else None), sha256_hex(text)
 
 
 def split_clauses(markdown: str) -> tuple[Clause, ...]:
@@ -289,18 +306,17 @@ def split_clauses(markdown: str) -> tuple[Clause, ...]:
 
     clauses: list[Clause] = []
     stack: list[tuple[int, str]] = []
+    path: tuple[str, ...] = ()  # the texts of the stack
     for index, block in enumerate(blocks):
         if block.kind == "heading":
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
-            if not block.text:
-                continue
-            stack.append((block.level, block.text))
-            if not has_body[index]:
-                path = tuple(text for _, text in stack)
+            if block.text:
+                stack.append((block.level, block.text))
+            path = tuple(text for _, text in stack)
+            if block.text and not has_body[index]:
                 clauses.append(_make_clause(len(clauses), path, "heading", block.text, True))
             continue
-        path = tuple(text for _, text in stack)
         if block.kind == "table_row":
             if len(block.text) <= SENTENCE_SPLIT_CHARS:
                 clauses.append(_make_clause(len(clauses), path, block.kind, block.text, False))

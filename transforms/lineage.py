@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from transforms.align import DEFAULT_THRESHOLD, align_clauses
+from transforms.align import DEFAULT_THRESHOLD, Match, align_clauses
 from transforms.clauses import Clause
 from transforms.diff import DiffOp, diff_words, render_diff
 
@@ -103,6 +103,34 @@ def _change(
     )
 
 
+def _issue(
+    prev: VersionClauses | None,
+    new: tuple[Clause, ...],
+    next_number: int,
+    *,
+    prefix: str,
+    width: int,
+    threshold: float,
+) -> tuple[tuple[str, ...], tuple[Match, ...], int]:
+    """The ids of `new`, its alignment against `prev` (``()`` when None), the next number."""
+    if prev is None:
+        ids = tuple(
+            format_clause_id(next_number + k, prefix=prefix, width=width) for k in range(len(new))
+        )
+        return ids, (), next_number + len(new)
+    matches = align_clauses(prev.clauses, new, threshold=threshold)
+    new_ids: list[str | None] = [None] * len(new)
+    for match in matches:
+        if match.old is not None and match.new is not None:
+            new_ids[match.new] = prev.ids[match.old]
+    number = next_number
+    for j in range(len(new)):
+        if new_ids[j] is None:
+            new_ids[j] = format_clause_id(number, prefix=prefix, width=width)
+            number += 1
+    return tuple(clause_id for clause_id in new_ids if clause_id is not None), matches, number
+
+
 def issue_ids(
     prev: VersionClauses | None,
     new: Sequence[Clause],
@@ -114,27 +142,15 @@ def issue_ids(
 ) -> tuple[VersionClauses, tuple[ClauseChange, ...], int]:
     """Ids for the clauses of `new`, its changes against `prev`, the next free number."""
     new = tuple(new)
+    ids, matches, number = _issue(
+        prev, new, next_number, prefix=prefix, width=width, threshold=threshold
+    )
     if prev is None:
-        ids = tuple(
-            format_clause_id(next_number + k, prefix=prefix, width=width) for k in range(len(new))
-        )
         changes = tuple(
             _change("added", clause_id, None, clause, 0.0, "none", None)
             for clause_id, clause in zip(ids, new, strict=True)
         )
-        return VersionClauses(ids, new), changes, next_number + len(new)
-
-    matches = align_clauses(prev.clauses, new, threshold=threshold)
-    new_ids: list[str | None] = [None] * len(new)
-    for match in matches:
-        if match.old is not None and match.new is not None:
-            new_ids[match.new] = prev.ids[match.old]
-    number = next_number
-    for j in range(len(new)):
-        if new_ids[j] is None:
-            new_ids[j] = format_clause_id(number, prefix=prefix, width=width)
-            number += 1
-    ids = tuple(clause_id for clause_id in new_ids if clause_id is not None)
+        return VersionClauses(ids, new), changes, number
 
     changes: list[ClauseChange] = []
     for match in matches:
@@ -195,7 +211,13 @@ def changes_between(prev: VersionClauses, cur: VersionClauses) -> tuple[ClauseCh
     both sides is `modified` (or `moved`), an id on one side only is `added`
     or `removed`.
     """
-    matches = align_clauses(prev.clauses, cur.clauses)
+    return _changes_from(prev, cur, align_clauses(prev.clauses, cur.clauses))
+
+
+def _changes_from(
+    prev: VersionClauses, cur: VersionClauses, matches: Sequence[Match]
+) -> tuple[ClauseChange, ...]:
+    """`changes_between` given the alignment of `prev.clauses` with `cur.clauses`."""
     old_done: set[int] = set()
     new_done: set[int] = set()
     changes: list[ClauseChange] = []
@@ -305,6 +327,9 @@ def trace_with_ledger(
         if entry is not None and entry.fits(clauses):
             assigned[k] = VersionClauses(tuple(entry.ids), tuple(clauses))
     issued: dict[str, LedgerEntry] = {}
+    # alignments made while issuing ids, by (neighbour, version) position: the
+    # changes of version k against k - 1 reuse the one of that same pair
+    aligned: dict[tuple[int, int], tuple[Match, ...]] = {}
     number = next_number
     for k, (_vid, sha, clauses) in enumerate(versions):
         if k in assigned:
@@ -314,9 +339,15 @@ def trace_with_ledger(
             continue
         earlier = [i for i in assigned if i < k]
         later = [i for i in assigned if i > k]
-        neighbour = assigned[max(earlier)] if earlier else (assigned[min(later)] if later else None)
-        version_clauses, _changes, number = issue_ids(neighbour, clauses, number)
-        ids = list(version_clauses.ids)
+        position = max(earlier) if earlier else (min(later) if later else None)
+        neighbour = assigned[position] if position is not None else None
+        clauses = tuple(clauses)
+        issued_ids, matches, number = _issue(
+            neighbour, clauses, number, prefix="P-", width=6, threshold=DEFAULT_THRESHOLD
+        )
+        if position is not None:
+            aligned[position, k] = matches
+        ids = list(issued_ids)
         stale = ledger.get(sha)
         if stale is not None and stale.shas is not None:
             carried = _carry(stale, clauses)
@@ -331,6 +362,11 @@ def trace_with_ledger(
         issued[sha] = LedgerEntry(tuple(ids), tuple(c.sha256 for c in clauses))
     traced = []
     for k, (version_id, _sha, _clauses) in enumerate(versions):
-        changes = changes_between(assigned[k - 1], assigned[k]) if k else ()
+        if not k:
+            changes: tuple[ClauseChange, ...] = ()
+        elif (k - 1, k) in aligned:
+            changes = _changes_from(assigned[k - 1], assigned[k], aligned[k - 1, k])
+        else:
+            changes = changes_between(assigned[k - 1], assigned[k])
         traced.append(TracedVersion(version_id, assigned[k], changes))
     return tuple(traced), issued, number
