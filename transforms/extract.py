@@ -33,6 +33,11 @@ Pipeline of `extract_text`:
 4. **Normalisation** (`normalize_text`) and **classification**
    (`transforms.quality.classify_page`).
 
+`visible_fingerprint` hashes the page's visible text (what two captures must
+share to share one extraction); `fingerprint_and_extract` gives both from one
+decoding and one parse, and skips the extraction of a fingerprint already
+known.
+
 `EXTRACTOR_VERSION` changes whenever the output for the same input can
 change; the warehouse caches extractions under it.
 """
@@ -45,7 +50,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.etree
@@ -60,6 +65,7 @@ EXTRACTOR_VERSION = "4"
 __all__ = [
     "EXTRACTOR_VERSION",
     "extract_text",
+    "fingerprint_and_extract",
     "normalize_text",
     "visible_fingerprint",
 ]
@@ -67,8 +73,11 @@ __all__ = [
 # --------------------------------------------------------------------------
 # normalisation
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2002\u2003\u2009\u200a\u3000\t\f\v"), " ")
+# removed, and turned into a plain space; one `in` and one `replace` per
+# character present (str.translate with a dict table looks every character up
+# in Python and took most of normalize_text's time on long pages)
+_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+_SPACES = "\u00a0\u2007\u202f\u2002\u2003\u2009\u200a\u3000\t\f\v"
 _TRACKING_PARAM = re.compile(
     r"^(utm_[a-z]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|_ga|_gl|"
     r"igshid|yclid|ref_src|ref_url|__hs[a-z]+|_hsenc|_hsmi|hsctatracking|oly_[a-z]+_id|"
@@ -76,8 +85,10 @@ _TRACKING_PARAM = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
-_INNER_SPACES = re.compile(r"(?<=\S)[ ]{2,}")
-_BLANK_RUN = re.compile(r"\n{3,}")
+# two or more spaces after a non-space: (?<=\S)[ ]{2,}, written to start with
+# a literal space so that the regex engine skips ahead to the next space
+_INNER_SPACES = re.compile(r" (?<=\S )[ ]+")
+_BLANK_RUN = re.compile(r"\n\n\n+")
 
 
 def _clean_url(match: re.Match[str]) -> str:
@@ -112,10 +123,16 @@ def normalize_text(markdown: str) -> str:
     """
     text = unicodedata.normalize("NFC", markdown)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_ZERO_WIDTH).translate(_SPACES)
+    for char in _ZERO_WIDTH:
+        if char in text:
+            text = text.replace(char, "")
+    for char in _SPACES:
+        if char in text:
+            text = text.replace(char, " ")
     text = _URL.sub(_clean_url, text)
-    lines = [_INNER_SPACES.sub(" ", line).rstrip() for line in text.split("\n")]
-    text = "\n".join(lines)
+    # a run of spaces never spans a line break: one pass over the whole text
+    text = _INNER_SPACES.sub(" ", text)
+    text = "\n".join([line.rstrip() for line in text.split("\n")])
     text = _BLANK_RUN.sub("\n\n", text).strip("\n")
     # NFC after the edits too: removing a zero-width joiner can bring a base
     # letter and a combining mark together
@@ -277,13 +294,30 @@ _SKIP = frozenset(
 )
 
 
+# lxml.html's own parser, with the per-tag class lookup done in C. lxml.html
+# asks a Python method for the class of every element proxy it creates (to
+# give <form>, <input>, <select>, <textarea> and <label> their form helpers,
+# which nothing here uses); trafilatura creates hundreds of thousands of
+# proxies on its copies of the tree, which keep the parser of the original.
+# Same libxml2 options, same tree; every element is still an HtmlElement.
+_HTML_PARSER = lxml.etree.HTMLParser()
+_HTML_PARSER.set_element_class_lookup(
+    lxml.etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
+
+
 def _parse_html(text: str) -> lxml.html.HtmlElement | None:
     # lxml refuses str input that carries an XML encoding declaration
     text = re.sub(r"^\s*<\?xml[^>]*>", "", text, count=1)
     if not text.strip():
         return None
     try:
-        root = lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=_HTML_PARSER)
     except (lxml.etree.ParserError, ValueError):
         return None
     return root
@@ -575,10 +609,14 @@ def _unwrap_source_lines(root) -> None:
             el.tail = _LINE_BREAKS.sub(" ", el.tail)
 
 
-def _trafilatura_markdown(root, url: str) -> str:
+def _trafilatura_markdown(tree, url: str) -> str:
+    """trafilatura's Markdown of a whole page; consumes `tree` (changes it).
+
+    trafilatura copies the tree it is given before changing it, so the caller's
+    parse is handed over rather than copied once more.
+    """
     import trafilatura
 
-    tree = copy.deepcopy(root)
     _unwrap_source_lines(tree)
     text = trafilatura.extract(
         tree,
@@ -612,7 +650,7 @@ def _main_region(root):
 
 
 def _main_text(root, url: str) -> str:
-    """Main text without selectors.
+    """Main text without selectors; may change `root` (the caller's own parse).
 
     Measured on the real corpus (bench.fidelity): a page's own main region
     (exactly one ``<main>``, ``[role=main]`` or ``<article>``) minus its
@@ -779,21 +817,35 @@ def extract_text(
     error, not bad input.
     """
     kind = _kind(body, content_type)
-    if kind == "pdf":
-        return classify_page(_extract_pdf(body))
-    if kind == "other":
-        return Extraction(
-            status="unsupported",
-            reason=f"content type {_media_type(content_type) or 'unknown'} is not HTML or PDF",
-        )
+    if kind != "html":
+        return _extract_other(body, kind, content_type)
     if not body.strip():
-        return Extraction(status="empty", reason="empty body")
+        return _EMPTY_BODY
     text, how = decode_body(body, content_type)
     if text is None:
         return Extraction(status="undecodable", reason=how)
     root = _parse_html(text)
     if root is None:
-        return Extraction(status="empty", reason="no HTML elements")
+        return _NO_ELEMENTS
+    return _extract_tree(root, url, select, remove)
+
+
+_EMPTY_BODY = Extraction(status="empty", reason="empty body")
+_NO_ELEMENTS = Extraction(status="empty", reason="no HTML elements")
+
+
+def _extract_other(body: bytes, kind: str, content_type: str | None) -> Extraction:
+    """Extraction of a body that is not HTML: a PDF, or an unsupported type."""
+    if kind == "pdf":
+        return classify_page(_extract_pdf(body))
+    return Extraction(
+        status="unsupported",
+        reason=f"content type {_media_type(content_type) or 'unknown'} is not HTML or PDF",
+    )
+
+
+def _extract_tree(root, url: str, select: Sequence[str], remove: Sequence[str]) -> Extraction:
+    """Extraction of a parsed page; consumes `root` (changes it)."""
     title = _title(root)
     language = _language(root)
     note = None
@@ -816,39 +868,103 @@ def extract_text(
     )
 
 
+def fingerprint_and_extract(
+    body: bytes,
+    *,
+    content_type: str | None,
+    url: str,
+    select: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    known: Container[str] = frozenset(),
+) -> tuple[str, Extraction | None]:
+    """`visible_fingerprint` and `extract_text` of one capture, decoded and
+    parsed once.
+
+    Returns ``(fingerprint, None)`` when the fingerprint is in `known` (a page
+    whose visible text was already extracted: the extraction is skipped, and
+    so is the check of the selectors), else ``(fingerprint, extraction)``,
+    both equal to what the two functions return on their own.
+    """
+    kind = _kind(body, content_type)
+    if kind != "html":
+        fingerprint = _raw_fingerprint(body)
+        if fingerprint in known:
+            return fingerprint, None
+        return fingerprint, _extract_other(body, kind, content_type)
+    text, how = decode_body(body, content_type)
+    root = _parse_html(text) if text is not None else None
+    fingerprint = _fingerprint(body, text, root)
+    if fingerprint in known:
+        return fingerprint, None
+    if not body.strip():
+        return fingerprint, _EMPTY_BODY
+    if text is None:
+        return fingerprint, Extraction(status="undecodable", reason=how)
+    if root is None:
+        return fingerprint, _NO_ELEMENTS
+    return fingerprint, _extract_tree(root, url, select, remove)
+
+
 # --------------------------------------------------------------------------
 # visible-text fingerprint
 
-# Skipped: what never shows. The title and <noscript> text stay in: the
-# extraction reads them (title metadata, JavaScript-shell wording), so two
-# pages that differ there must not share one extraction.
-_FP_SKIP = ("script", "style", "template")
+_EMPTY_FINGERPRINT = hashlib.sha256(b"empty\0").hexdigest()
 
 
 def visible_fingerprint(body: bytes, *, content_type: str | None) -> str:
     """SHA-256 of a page's visible text: every text node outside scripts,
     styles and templates (the title and <noscript> included),
-    whitespace-collapsed, plus the image alt texts. Attributes, comments and markup are ignored, so nonces, build
-    hashes, tracking ids in links and class names do not change it. Non-HTML
-    bodies hash their bytes.
+    whitespace-collapsed. Attributes, comments and markup are ignored, so
+    nonces, build hashes, tracking ids in links and class names do not change
+    it (a tag still separates words: ``a<b>c</b>`` reads "a c"). Non-HTML
+    bodies, and bytes that do not decode, hash their bytes.
     """
     kind = _kind(body, content_type)
     if kind != "html":
-        return hashlib.sha256(b"raw\0" + body).hexdigest()
+        return _raw_fingerprint(body)
     text, _ = decode_body(body, content_type)
+    root = _parse_html(text) if text is not None else None
+    return _fingerprint(body, text, root)
+
+
+def _raw_fingerprint(body: bytes) -> str:
+    return hashlib.sha256(b"raw\0" + body).hexdigest()
+
+
+def _fingerprint(body: bytes, text: str | None, root) -> str:
     if text is None:
-        return hashlib.sha256(b"raw\0" + body).hexdigest()
-    root = _parse_html(text)
+        return _raw_fingerprint(body)
     if root is None:
-        return hashlib.sha256(b"empty\0").hexdigest()
-    lxml.etree.strip_elements(
-        root, lxml.etree.Comment, lxml.etree.ProcessingInstruction, with_tail=False
-    )
-    for el in list(root.iter(*_FP_SKIP)):
-        el.text = None
-        for child in list(el):
-            el.remove(child)
-    words = " ".join(root.itertext()).split()
-    digest = hashlib.sha256(b"text\0")
-    digest.update(" ".join(words).encode("utf-8"))
-    return digest.hexdigest()
+        return _EMPTY_FINGERPRINT
+    words = str(_VISIBLE_TEXT(root)).split()
+    return hashlib.sha256(b"text\0" + " ".join(words).encode("utf-8")).hexdigest()
+
+
+# Skipped: what never shows (scripts, styles, templates). The title and
+# <noscript> text stay in: the extraction reads them (title metadata,
+# JavaScript-shell wording), so two pages that differ there must not share one
+# extraction.
+#
+# The visible text of the document element, read in C without changing the
+# tree (`fingerprint_and_extract` extracts from the same parse): the text
+# nodes in document order, a space at every start and end tag, nothing for a
+# comment or a processing instruction (the text on both sides joins:
+# ``a<!--x-->b`` reads "ab"), nothing inside scripts, styles and templates.
+# The same words as the first way of writing it: strip the comments and PIs,
+# empty those elements, then read itertext(). Only the first element of the
+# document: what comes after ``</html>`` is parsed as a second top-level
+# element, which lxml's root (and so the extraction) does not see either.
+_VISIBLE_TEXT = lxml.etree.XSLT(
+    lxml.etree.XML(
+        b"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="text" encoding="utf-8"/>
+  <xsl:template match="/"><xsl:apply-templates select="*[1]"/></xsl:template>
+  <xsl:template match="*">
+    <xsl:text> </xsl:text><xsl:apply-templates/><xsl:text> </xsl:text>
+  </xsl:template>
+  <xsl:template match="script|style|template"><xsl:text> </xsl:text></xsl:template>
+  <xsl:template match="comment()|processing-instruction()"/>
+</xsl:stylesheet>"""
+    ),
+    access_control=lxml.etree.XSLTAccessControl.DENY_ALL,
+)
