@@ -268,8 +268,9 @@ def render_table(report: dict[str, Any]) -> str:
         lines += [
             "",
             "Where the processing time goes (1 worker, under cProfile, which slows the run: "
-            "compare shares, not seconds; cumulative seconds, so stages nest — `extract` "
-            "includes `extract: PDF`, `segment+align` includes `align` and `word diff`):",
+            "compare shares, not seconds; cumulative seconds, so stages nest — `read` "
+            "includes `fingerprint`, `extract` (HTML) and `extract: PDF`, `segment+align` "
+            "includes `align` and `word diff`):",
             "",
             "| stage | first run (s) | immediate re-run (s) |",
             "| --- | ---: | ---: |",

@@ -167,8 +167,9 @@ def start_prefect() -> tuple[float, tuple[int, ...]]:
 
 # (file suffix, function) -> stage; cumulative seconds are summed per stage
 STAGES: dict[tuple[str, str], str] = {
-    ("transforms/extract.py", "visible_fingerprint"): "fingerprint",
-    ("transforms/extract.py", "extract_text"): "extract",
+    ("transforms/extract.py", "fingerprint_and_extract"): "read (fingerprint + extract)",
+    ("transforms/extract.py", "_fingerprint"): "fingerprint",
+    ("transforms/extract.py", "_main_text"): "extract",
     ("transforms/extract.py", "_extract_pdf"): "extract: PDF",
     ("transforms/versions.py", "screen_pages"): "version",
     ("transforms/versions.py", "combine_pages"): "version",

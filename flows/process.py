@@ -71,20 +71,39 @@ class Pending:
     url: str
     select: tuple[str, ...]
     remove: tuple[str, ...]
+    document_id: str  # the first document (in id order) that holds the body
 
 
-def _fingerprint_job(raw_dir: str, job: Pending) -> str:
-    """In a worker: the body's visible-text fingerprint (reads the raw store)."""
-    body = RawStore(Path(raw_dir)).get(job.raw_sha256)
-    return extract_mod.visible_fingerprint(body, content_type=job.content_type)
+@dataclass(frozen=True, slots=True)
+class BodyGroup:
+    """One worker job: pending bodies of one document and extractor setting."""
+
+    raw_dir: str
+    jobs: tuple[Pending, ...]
+    known: frozenset[str]  # fingerprints already extracted for this document
 
 
-def _extract_job(raw_dir: str, job: Pending) -> Extraction:
-    """In a worker: the body's extraction (reads the raw store)."""
-    body = RawStore(Path(raw_dir)).get(job.raw_sha256)
-    return extract_mod.extract_text(
-        body, content_type=job.content_type, url=job.url, select=job.select, remove=job.remove
-    )
+def read_group(group: BodyGroup) -> list[tuple[str, Extraction | None]]:
+    """In a worker: each body's fingerprint, and its extraction unless its
+    visible text is known (from the warehouse or an earlier body of the group).
+
+    Each body is decoded and parsed once (`fingerprint_and_extract`).
+    """
+    store = RawStore(Path(group.raw_dir))
+    seen = set(group.known)
+    out = []
+    for job in group.jobs:
+        fingerprint, extraction = extract_mod.fingerprint_and_extract(
+            store.get(job.raw_sha256),
+            content_type=job.content_type,
+            url=job.url,
+            select=job.select,
+            remove=job.remove,
+            known=seen,
+        )
+        seen.add(fingerprint)
+        out.append((fingerprint, extraction))
+    return out
 
 
 class Pool:
@@ -99,16 +118,22 @@ class Pool:
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         return self._pool
 
-    def map(self, fn, raw_dir: str, jobs: Sequence[Pending]) -> list:  # type: ignore[no-untyped-def]
-        if self.workers <= 1 or len(jobs) < POOL_THRESHOLD:
-            return [fn(raw_dir, job) for job in jobs]
-        chunksize = max(1, len(jobs) // (self.workers * 4))
-        return list(
-            self._executor().map(fn, [raw_dir] * len(jobs), jobs, chunksize=chunksize)
-        )
+    def run_all(
+        self, fn: Callable[[J], R], jobs: Sequence[J], cost: Callable[[J], float]
+    ) -> list[R]:
+        """`fn` of every job, in the jobs' order; the costliest jobs start first.
 
-    def stream(self, fn: Callable[[J], R], jobs: Iterable[J]) -> Iterator[R]:
-        """`fn` of each job, in order; at most a few jobs ahead of the consumer.
+        Below `POOL_THRESHOLD` jobs' worth of cost (or with one worker) the
+        jobs run in this process.
+        """
+        if self.workers <= 1 or sum(cost(job) for job in jobs) < POOL_THRESHOLD:
+            return [fn(job) for job in jobs]
+        order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
+        futures = {i: self._executor().submit(fn, jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
+
+    def stream(self, fn: Callable[[J], R], jobs: Iterable[J], ahead: int) -> Iterator[R]:
+        """`fn` of each job, in order; at most `ahead` jobs ahead of the consumer.
 
         The jobs are drawn from `jobs` only as results are taken, so a job's
         inputs are read shortly before it runs and memory stays bounded.
@@ -116,7 +141,7 @@ class Pool:
         if self.workers <= 1:
             yield from map(fn, jobs)
             return
-        ahead = 2 * self.workers + 1
+        ahead = max(ahead, self.workers)
         in_flight: deque[Future[R]] = deque()
         for job in jobs:
             in_flight.append(self._executor().submit(fn, job))
@@ -138,63 +163,92 @@ def pending_bodies(run: Run) -> list[Pending]:
     for document_id, sha, ctype in load.pending_extractions(run.con, keys):
         spec, key = specs[document_id], keys[document_id]
         jobs.setdefault(
-            (sha, key), Pending(sha, ctype, key, spec.urls[0], spec.select, spec.remove)
+            (sha, key),
+            Pending(sha, ctype, key, spec.urls[0], spec.select, spec.remove, document_id),
         )
     return list(jobs.values())
+
+
+def body_groups(run: Run, batch: Sequence[Pending]) -> list[BodyGroup]:
+    """The batch split by (document, extractor setting), in order of first appearance."""
+    grouped: dict[tuple[str, str], list[Pending]] = {}
+    for job in batch:
+        grouped.setdefault((job.document_id, job.key), []).append(job)
+    known = load.document_fingerprints(
+        run.con, {document_id: key for document_id, key in grouped}
+    )
+    raw_dir = str(run.raw.root)
+    return [
+        BodyGroup(raw_dir, tuple(jobs), known.get(document_id, frozenset()))
+        for (document_id, _key), jobs in grouped.items()
+    ]
 
 
 @task(name="extract-pending", cache_policy=NO_CACHE)
 def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
     """Extract the pending bodies in batches; returns how many were really extracted.
 
-    Each batch: fingerprints first (cheap); a body whose visible text was
-    already extracted with the same setting reuses that result; one
-    extraction per new fingerprint; then one commit.
+    Each batch is split into one job per document and setting (`read_group`):
+    every body is fingerprinted, and only the first body of each visible
+    text not already extracted is extracted. A body whose text was known
+    reuses that extraction's row (from this batch or the warehouse). One
+    commit per batch.
     """
-    raw_dir = str(run.raw.root)
     extracted = 0
     batches = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
     for batch in run.track(batches, "extraction batches", len(batches)):
-        prints = pool.map(_fingerprint_job, raw_dir, batch)
-        known: dict[tuple[str, str], load.ExtractionRow] = {}
-        for key in {job.key for job in batch}:
-            found = load.known_fingerprints(
-                run.con, [fp for fp, job in zip(prints, batch, strict=True) if job.key == key], key
-            )
-            known.update({(fp, key): row for fp, row in found.items()})
-        todo: dict[tuple[str, str], int] = {}
-        for index, (fp, job) in enumerate(zip(prints, batch, strict=True)):
-            if (fp, job.key) not in known and (fp, job.key) not in todo:
-                todo[(fp, job.key)] = index
-        picks = list(todo.values())
-        results = pool.map(_extract_job, raw_dir, [batch[i] for i in picks])
+        groups = body_groups(run, batch)
+        results = pool.run_all(read_group, groups, cost=lambda group: len(group.jobs))
         now = utcnow()
+        made: dict[tuple[str, str], load.ExtractionRow] = {}
         texts: dict[str, str] = {}
-        for index, extraction in zip(picks, results, strict=True):
-            job = batch[index]
-            known[(prints[index], job.key)] = load.ExtractionRow(
-                raw_sha256=job.raw_sha256,
-                extractor_key=job.key,
-                status=extraction.status,
-                extracted_at=now,
-                reason=extraction.reason,
-                text_sha256=extraction.text_sha256,
-                title=extraction.title,
-                language=extraction.language,
-                fingerprint=prints[index],
-            )
-            if extraction.is_ok:
-                texts[extraction.text_sha256] = extraction.text
-        rows = [
-            dataclasses.replace(
-                known[(fp, job.key)], raw_sha256=job.raw_sha256, extracted_at=now, fingerprint=fp
-            )
-            for fp, job in zip(prints, batch, strict=True)
-        ]
-        load.record_extractions(run.con, rows, texts)
-        run.count("extracted", len(picks))
-        run.count("extraction_reused", len(batch) - len(picks))
-        extracted += len(picks)
+        reused: list[tuple[Pending, str]] = []
+        rows: list[load.ExtractionRow | None] = []
+        for group, outcomes in zip(groups, results, strict=True):
+            for job, (fingerprint, extraction) in zip(group.jobs, outcomes, strict=True):
+                if extraction is None:
+                    reused.append((job, fingerprint))
+                    rows.append(None)
+                    continue
+                row = load.ExtractionRow(
+                    raw_sha256=job.raw_sha256,
+                    extractor_key=job.key,
+                    status=extraction.status,
+                    extracted_at=now,
+                    reason=extraction.reason,
+                    text_sha256=extraction.text_sha256,
+                    title=extraction.title,
+                    language=extraction.language,
+                    fingerprint=fingerprint,
+                )
+                made.setdefault((fingerprint, job.key), row)
+                rows.append(row)
+                if extraction.is_ok:
+                    texts[extraction.text_sha256] = extraction.text
+        missing: dict[str, set[str]] = {}
+        for job, fingerprint in reused:
+            if (fingerprint, job.key) not in made:
+                missing.setdefault(job.key, set()).add(fingerprint)
+        for key, prints in missing.items():
+            found = load.known_fingerprints(run.con, prints, key)
+            made.update({(fp, key): row for fp, row in found.items()})
+        out: list[load.ExtractionRow] = []
+        pending_reuse = iter(reused)
+        for row in rows:
+            if row is None:
+                job, fingerprint = next(pending_reuse)
+                row = dataclasses.replace(
+                    made[(fingerprint, job.key)],
+                    raw_sha256=job.raw_sha256,
+                    extracted_at=now,
+                    fingerprint=fingerprint,
+                )
+            out.append(row)
+        load.record_extractions(run.con, out, texts)
+        done = len(out) - len(reused)
+        run.count("extracted", done)
+        run.count("extraction_reused", len(reused))
+        extracted += done
     return extracted
 
 
@@ -340,7 +394,9 @@ def rebuild_versions(
     if run.next_clause_number is None:  # read once per run, then carried
         run.next_clause_number = clause_store.next_clause_number(run.con)
     batch: list[load.DocumentBuild] = []
-    built = pool.stream(build_document, document_jobs(run, changed))
+    # enough jobs in flight to keep the workers busy while a batch is written
+    ahead = DOCUMENT_BATCH + 2 * pool.workers
+    built = pool.stream(build_document, document_jobs(run, changed), ahead)
     for result in run.track(built, "documents", len(changed)):
         base = run.next_clause_number
         check_real(base)

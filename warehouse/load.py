@@ -341,6 +341,28 @@ def page_captures(
     return out
 
 
+def document_fingerprints(
+    con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]
+) -> dict[str, frozenset[str]]:
+    """The visible-text fingerprints already extracted for each document's bodies.
+
+    `keys` maps document ids to their extractor key; only extractions made
+    with that key count. One query for all the documents.
+    """
+    out: dict[str, set[str]] = {document_id: set() for document_id in keys}
+    with _keys(con, keys):
+        rows = con.execute(
+            "SELECT DISTINCT c.document_id, e.fingerprint FROM captures c "
+            "JOIN _keys k USING (document_id) "
+            "JOIN extractions e "
+            "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
+            "WHERE e.fingerprint IS NOT NULL"
+        ).fetchall()
+    for document_id, fingerprint in rows:
+        out[document_id].add(fingerprint)
+    return {document_id: frozenset(prints) for document_id, prints in out.items()}
+
+
 def known_fingerprints(
     con: duckdb.DuckDBPyConnection, fingerprints: Iterable[str], extractor_key: str
 ) -> dict[str, ExtractionRow]:
