@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from flows.common import Run, open_run, utcnow
 from flows.settings import Settings
@@ -402,7 +403,8 @@ def rebuild_versions(
         check_real(base)
         rows = result.build.clauses
         assert rows is not None  # build_document always traces clauses
-        rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
+        if result.fresh:  # no fresh number, no provisional id to move
+            rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
         run.next_clause_number += result.fresh
         batch.append(result.build)
         run.count("ledger_entries_issued", rows.ledger_entries)
@@ -427,7 +429,8 @@ def process(settings: Settings | None = None) -> dict[str, int]:
             pending = pending_bodies(run)
             if pending:
                 pool = Pool(settings.workers)
-                extract_pending(run, pending, pool)
+                # quoted: Prefect would otherwise walk every element looking for futures
+                extract_pending(run, quote(pending), pool)
             built = load.built_inputs(run.con)
             inputs = document_inputs(run)
             changed = [
@@ -437,7 +440,7 @@ def process(settings: Settings | None = None) -> dict[str, int]:
             ]
             if changed:
                 pool = pool or Pool(settings.workers)
-                rebuild_versions(run, changed, pool)
+                rebuild_versions(run, quote(changed), pool)
         finally:
             if pool is not None:
                 pool.close()

@@ -127,6 +127,20 @@ class _KillPoint:
             time.sleep(60)
 
 
+def _unquoted(fn):  # type: ignore[no-untyped-def]
+    """A task body that takes its arguments as Prefect would hand them over.
+
+    The flows wrap large arguments in `quote` (no introspection); Prefect
+    unwraps them before calling the task, and so does this.
+    """
+    from prefect.utilities.annotations import quote
+
+    def call(*args):  # type: ignore[no-untyped-def]
+        return fn(*(a.unquote() if isinstance(a, quote) else a for a in args))
+
+    return call
+
+
 def _install(kill: _KillPoint) -> None:
     """Route the flows' tasks to their bodies and hook the kill points in."""
     import flows.backfill as backfill_mod
@@ -156,8 +170,8 @@ def _install(kill: _KillPoint) -> None:
             return pool.submit(fetch_and_maybe_stop, *args)
 
     backfill_mod.fetch_archived = _Submitter()
-    process_mod.extract_pending = process_mod.extract_pending.fn
-    process_mod.rebuild_versions = process_mod.rebuild_versions.fn
+    process_mod.extract_pending = _unquoted(process_mod.extract_pending.fn)
+    process_mod.rebuild_versions = _unquoted(process_mod.rebuild_versions.fn)
 
     real_replace = os.replace
 

@@ -31,10 +31,13 @@ def check_real(next_number: int) -> None:
         )
 
 
+_PROVISIONAL_LENGTH = len(format_clause_id(PROVISIONAL_BASE))
+
+
 def shift_id(clause_id: str, base: int) -> str:
     """A provisional id moved onto the real sequence starting at `base`; others unchanged."""
-    if not clause_id.startswith(_PREFIX):
-        return clause_id
+    if len(clause_id) < _PROVISIONAL_LENGTH or not clause_id.startswith(_PREFIX):
+        return clause_id  # shorter ids are real numbers (`check_real` keeps them below)
     number = int(clause_id[len(_PREFIX) :])
     if number < PROVISIONAL_BASE:
         return clause_id
