@@ -216,3 +216,56 @@ def test_registry_edits_reach_the_documents_table(con):
         "JOIN platforms p USING (platform_id)"
     ).fetchone()
     assert row == ("renamed", "Terms of Service", ["https://acme.test/new"], ["main"], "Acme Corp")
+
+
+def test_document_fingerprints_are_per_document_and_extractor_key(con):
+    load.sync_registry(con, [spec(slug="a"), spec(slug="b")], T0)
+    shas = [c * 64 for c in "abc"]
+    load.record_captures(
+        con,
+        [
+            _capture(0, "D-00001", raw=shas[0]),
+            _capture(1, "D-00001", raw=shas[1]),
+            _capture(2, "D-00002", raw=shas[2]),
+        ],
+    )
+    rows = [
+        load.ExtractionRow(shas[0], "k1", "ok", T0, fingerprint="fp-a"),
+        load.ExtractionRow(shas[1], "k2", "ok", T0, fingerprint="fp-b"),  # another setting
+        load.ExtractionRow(shas[2], "k1", "empty", T0, fingerprint="fp-c"),
+        load.ExtractionRow(shas[1], "k1", "ok", T0, fingerprint=None),  # made before prints
+    ]
+    load.record_extractions(con, rows, {})
+    found = load.document_fingerprints(con, {"D-00001": "k1", "D-00002": "k1"})
+    assert found == {"D-00001": frozenset({"fp-a"}), "D-00002": frozenset({"fp-c"})}
+    assert load.document_fingerprints(con, {"D-00001": "k2"}) == {"D-00001": frozenset({"fp-b"})}
+    assert load.document_fingerprints(con, {"D-00002": "k2"}) == {"D-00002": frozenset()}
+
+
+def test_replace_documents_swaps_a_batch_in_one_transaction(con):
+    load.sync_registry(con, [spec(slug="a"), spec(slug="b")], T0)
+    load.record_captures(con, [_capture(0, "D-00001"), _capture(1, "D-00002")])
+    ids = {"D-00001": _capture(0).capture_id, "D-00002": _capture(1).capture_id}
+
+    def build(document_id, text, inputs):
+        obs = [Observation(T0, sha256_hex(text), (ids[document_id],))]
+        versions = build_versions(document_id, obs)
+        return load.DocumentBuild(document_id, versions, {sha256_hex(text): text}, inputs)
+
+    load.replace_documents(con, [build("D-00001", "A", "i1"), build("D-00002", "B", "i2")], T0)
+    load.replace_documents(con, [build("D-00001", "B", "i3"), build("D-00002", "B", "i2")], T0)
+    got = con.execute(
+        "SELECT document_id, text_sha256 FROM versions ORDER BY 1"
+    ).fetchall()
+    assert got == [("D-00001", sha256_hex("B")), ("D-00002", sha256_hex("B"))]
+    assert load.built_inputs(con) == {"D-00001": "i3", "D-00002": "i2"}
+    assert con.execute("SELECT count(*) FROM version_captures").fetchone()[0] == 2
+    # a failing batch leaves the previous builds whole
+    con.execute("DROP TABLE problems")
+    bad = load.ProblemRow("r1", "screen", "x", T0, "D-00002")
+    broken = load.DocumentBuild("D-00002", (), {}, "i9", (bad,))
+    with pytest.raises(duckdb.Error):
+        load.replace_documents(con, [build("D-00001", "A", "i4"), broken], T0)
+    assert load.built_inputs(con) == {"D-00001": "i3", "D-00002": "i2"}
+    with pytest.raises(ValueError, match="twice"):
+        load.replace_documents(con, [build("D-00001", "A", "x"), build("D-00001", "B", "y")], T0)
