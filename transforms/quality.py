@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from transforms.records import Extraction
 
@@ -89,6 +90,14 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$|^(.+)\n\s{0,3}(=+|-+)\s*
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+@lru_cache(maxsize=4)
+def _text_words(text: str) -> tuple[str, ...]:
+    """`_words` of a whole document text, remembered for the few texts in use:
+    screening compares each capture with the page's last accepted text, so
+    the same reference comes back for every capture after it."""
+    return tuple(_words(text))
 
 
 def wall_reason(text: str, title: str | None = None) -> str | None:
@@ -174,10 +183,10 @@ def _guess(words: Sequence[str]) -> str | None:
 
 def is_collapse(text: str, reference: str) -> str | None:
     """Why `text` is not plausibly the document whose last text was `reference`."""
-    ref_words = _words(reference)
+    ref_words = _text_words(reference)
     if not ref_words:
         return None
-    new_words = _words(text)
+    new_words = _text_words(text)
     ours, theirs = _guess(new_words[:3000]), _guess(ref_words[:3000])
     if ours and theirs and ours != theirs:
         return f"another language ({ours}; the document is {theirs})"
