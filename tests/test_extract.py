@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from transforms.extract import (
     EXTRACTOR_VERSION,
+    _trafilatura_markdown,
     decode_body,
     extract_text,
     fingerprint_and_extract,
@@ -137,7 +138,7 @@ def test_bad_css_selector_is_a_value_error():
 
 
 def without_main_region(inner: str) -> bytes:
-    """A page with no <main>/<article>: extraction goes through trafilatura."""
+    """A page with no <main>/<article>: the writer on <body> minus boilerplate."""
     return (
         "<html><head><title>Policy</title></head><body>"
         "<div class='top'><a href='/'>Home</a> <a href='/blog'>Blog</a></div>"
@@ -154,9 +155,116 @@ def test_source_line_breaks_inside_a_paragraph_are_joined():
     )
     assert "We never\nsell" not in text and "We never sell your personal information" in text
     # list items, headings and table rows stay on lines of their own
-    assert "\n- Account data\n- Usage data\n" in text
+    assert "\n- Account data\n\n- Usage data\n" in text
     assert "\n## 2. How we share information\n" in text
     assert "\n| Logs | 90 days |\n" in text
+
+
+def test_trafilatura_fallback_joins_source_line_breaks():
+    # the fallback path (trafilatura) gets the source lines unwrapped first
+    root = lxml.html.document_fromstring(without_main_region(POLICY_BODY).decode())
+    text = _trafilatura_markdown(root, URL)
+    assert "We never sell your personal information" in text
+    assert "We never\nsell" not in text
+    assert "\n- Account data\n- Usage data\n" in text
+
+
+def test_emphasis_is_written():
+    body = (
+        b"<html><body><div id='doc'><p><strong>Effective: January 31, 2024</strong></p>"
+        b"<p><b>Effective:</b> January 31, 2024</p>"
+        b"<p>You <em>must</em> not<i> resell </i>it.<b> </b>Done.</p>"
+        b"<ul><li><b>4.2 Fees.</b> You pay the fees.</li></ul>"
+        b"<p><b>outer <b>inner</b></b></p><b><p>Bold paragraph</p></b></div></body></html>"
+    )
+    text = extract(body, select=["#doc"]).text
+    assert text.split("\n\n") == [
+        "**Effective: January 31, 2024**",
+        "**Effective:** January 31, 2024",
+        "You *must* not *resell* it. Done.",  # spaces outside, empty bold dropped
+        "- **4.2 Fees.** You pay the fees.",
+        "**outer inner**",  # bold inside bold is not opened twice
+        "Bold paragraph\n",  # emphasis around a block writes no marks
+    ]
+
+
+def test_emphasis_keeps_the_clause_label():
+    from transforms.clauses import split_clauses
+
+    body = (
+        b"<html><body><div id='doc'><h2>4. Payment</h2>"
+        b"<p><b>4.2 Fees.</b> You pay the fees listed on the order form.</p></div></body></html>"
+    )
+    clauses = split_clauses(extract(body, select=["#doc"]).text)
+    assert [c.label for c in clauses if "fees listed" in c.text] == ["4.2"]
+
+
+MENU = (
+    "<div class='site-menu'><div><span>Products</span></div>"
+    "<div><a href='/a'>Assistant</a></div><div><a href='/api'>API</a></div>"
+    "<div><a href='/enterprise'>Enterprise</a></div><div><a href='/blog'>Blog</a></div></div>"
+)
+POLICY_LIST = (
+    "<ul><li>Payment processors, who handle your card details under their own terms;"
+    " see the <a href='/processors'>list of processors</a>.</li>"
+    "<li>Hosting providers, who store the data in the regions you choose.</li></ul>"
+)
+
+
+def test_link_dense_menu_is_dropped_and_a_policy_list_with_a_link_is_kept():
+    text = extract(without_main_region(MENU + POLICY_BODY + POLICY_LIST)).text
+    for word in ("Products", "Assistant", "Enterprise", "Blog", "Home"):
+        assert word not in text
+    assert (
+        "- Payment processors, who handle your card details under their own terms;"
+        " see the list of processors." in text
+    )
+    assert "- Hosting providers, who store the data in the regions you choose." in text
+    assert "We never sell your personal information" in text
+
+
+def test_a_page_without_a_main_region_is_written_by_the_writer(monkeypatch):
+    import transforms.extract as extract_module
+
+    def refuse(tree, url):
+        raise AssertionError("trafilatura called for a page with enough text")
+
+    monkeypatch.setattr(extract_module, "_trafilatura_markdown", refuse)
+    hidden = "<style>.sr-only{display:none}</style><span class='sr-only'>Opens in a new tab</span>"
+    controls = "<div tabindex='0'><p>Partner terms</p></div><ul role='listbox'><li>Deu</li></ul>"
+    furniture = "<div class='left_sidebar'><p>Table of contents</p></div>"
+    anchored = "<h2 id='feedback'>4. Complaints and feedback</h2>"
+    text = extract(without_main_region(hidden + controls + furniture + POLICY_BODY + anchored)).text
+    # the writer's own layout: blank lines between list items, **bold** kept
+    assert text.startswith("# Privacy Policy\n\nLast updated: March 4, 2025\n")
+    assert "\n- Account data\n\n- Usage data\n" in text
+    assert "| Category | Retention |" in text
+    for word in ("Opens in a new tab", "Partner terms", "Deu", "Table of contents", "Blog"):
+        assert word not in text
+    assert text.endswith("\n## 4. Complaints and feedback\n")  # an id is an anchor, not furniture
+
+
+def test_a_javascript_shell_falls_back_to_trafilatura(monkeypatch):
+    import transforms.extract as extract_module
+
+    calls = []
+    original = extract_module._trafilatura_markdown
+
+    def spy(tree, url):
+        calls.append(url)
+        return original(tree, url)
+
+    monkeypatch.setattr(extract_module, "_trafilatura_markdown", spy)
+    shell = (
+        b"<html><head><title>App</title></head><body><div id='root'></div>"
+        b"<noscript>You need to enable JavaScript to run this app.</noscript></body></html>"
+    )
+    result = extract(shell)
+    assert calls == [URL]  # the writer found fewer than MIN_REGION_WORDS words
+    assert result.status != "ok"
+    # a page with enough text never reaches trafilatura
+    extract(without_main_region(POLICY_BODY))
+    assert calls == [URL]
 
 
 def test_preformatted_text_keeps_its_line_breaks():
