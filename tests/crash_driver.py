@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # else must be identical.
 VOLATILE_COLUMNS: dict[str, set[str]] = {
     "schema_migrations": {"applied_at"},
+    "view_state": {"created_at"},
     "documents": {"first_tracked_at", "last_verified_at"},
     "captures": {"fetched_at", "run_id", "confirmed_at"},
     "extractions": {"extracted_at"},

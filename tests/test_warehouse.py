@@ -269,3 +269,29 @@ def test_replace_documents_swaps_a_batch_in_one_transaction(con):
     assert load.built_inputs(con) == {"D-00001": "i3", "D-00002": "i2"}
     with pytest.raises(ValueError, match="twice"):
         load.replace_documents(con, [build("D-00001", "A", "x"), build("D-00001", "B", "y")], T0)
+
+
+def test_views_are_recreated_only_when_their_text_changed(tmp_path: Path, monkeypatch):
+    from warehouse import db
+
+    path = tmp_path / "w.duckdb"
+    con = open_warehouse(path)
+    before = con.execute("SELECT views_sha256 FROM view_state").fetchall()
+    assert len(before) == 1
+    assert db.create_views(con) is False  # same text: nothing to do
+    # a view dropped by hand comes back with force
+    con.execute("DROP VIEW analyst.document_versions")
+    assert db.create_views(con, force=True) is True
+    con.execute("SELECT count(*) FROM analyst.document_versions").fetchone()
+    con.close()
+    # a changed view file is picked up at the next writer's open
+    changed = [
+        (name, sql + "\n-- edited") if name.startswith("010") else (name, sql)
+        for name, sql in db.views_sql()
+    ]
+    monkeypatch.setattr(db, "views_sql", lambda: tuple(changed))
+    con = open_warehouse(path)
+    after = con.execute("SELECT views_sha256 FROM view_state").fetchall()
+    assert len(after) == 1 and after != before
+    assert db.create_views(con) is False
+    con.close()

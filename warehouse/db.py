@@ -7,6 +7,7 @@ readers open it read-only.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,8 +112,29 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create the analyst schema's views and macros from warehouse/views."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS analyst")
-    for _name, sql in views_sql():
-        con.execute(sql)
+def create_views(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """(Re)create the analyst schema's views and macros from warehouse/views.
+
+    Skipped when the file already holds these views (`view_state` records
+    the hash of their text); returns whether they were created.
+    """
+    views = views_sql()
+    digest = hashlib.sha256()
+    for name, sql in views:
+        digest.update(f"{name}\0{sql}\0".encode())
+    sha = digest.hexdigest()
+    held = con.execute("SELECT views_sha256 FROM view_state").fetchall()
+    if not force and held == [(sha,)]:
+        return False
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS analyst")
+        for _name, sql in views:
+            con.execute(sql)
+        con.execute("DELETE FROM view_state")
+        con.execute("INSERT INTO view_state VALUES (?, ?)", [sha, datetime.now(UTC)])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return True
