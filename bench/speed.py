@@ -17,6 +17,12 @@ the `process` flow (extract -> version -> segment -> align -> load) is timed:
   parent is counted once); the plain RSS sum, which counts shared pages once
   per process, is kept as `peak_rss_sum_mb`. The Prefect server, started
   once before any timing, is left out;
+- on an archive-like history: the corpus with N noise copies after every
+  HTML snapshot (a new build id in an attribute of `<html>`, 1..N seconds
+  later: the HTML changed, the text did not), N from `documents.jsonl` (the
+  full source archive holds 38,333 snapshots for 3,204 versions, so N = 11;
+  the sample in the manifest is mostly change points). Timed once with the
+  last worker count (`noisy`); it shows what the fingerprint skip buys;
 - memory as the corpus grows: a third warehouse is filled in steps (25 %,
   50 %, 100 % of the snapshots in capture order, processed after each step)
   and the resident set after each step is recorded.
@@ -234,6 +240,103 @@ def _process(settings) -> tuple[dict[str, int], float]:  # type: ignore[no-untyp
     return counts, time.perf_counter() - started
 
 
+def archive_noise_copies(corpus: Path) -> int:
+    """Noise snapshots per text-changing one in the corpus's full source history.
+
+    `documents.jsonl` counts, per document, every snapshot the source archive
+    holds and every version: their ratio over all documents, minus one. The
+    sample in `manifest.jsonl` over-represents change points; a real history
+    is mostly noise. 0 when the counts are missing.
+    """
+    path = Path(corpus) / "documents.jsonl"
+    if not path.is_file():
+        return 0
+    snapshots = versions = 0
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            snapshots += int(row.get("snapshot_commits_total") or 0)
+            versions += int(row.get("versions_total") or 0)
+    return max(0, round(snapshots / versions) - 1) if versions else 0
+
+
+def noisy_corpus(corpus: Path, folder: Path, copies: int) -> tuple[int, int]:
+    """A copy of the corpus with `copies` noise snapshots after every HTML snapshot.
+
+    Each noise snapshot is the snapshot's bytes with a new build id in an
+    attribute of its `<html>` element (what archives are full of: nonces,
+    build hashes), captured 1, 2, ... seconds after it, so the visible text
+    is the snapshot's and nothing but the HTML changed. PDFs get no copies.
+    Written in the corpus layout (manifest.jsonl and files) under `folder`;
+    returns (snapshots, of which noise).
+    """
+    import hashlib
+    from datetime import datetime, timedelta
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    out: list[dict[str, Any]] = []
+    snapshots = noise = 0
+    for row in rows:
+        out.append(row)
+        if row.get("kind") != "snapshot":
+            continue
+        source = corpus / row["path"]
+        target = folder / row["path"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = source.read_bytes()
+        target.write_bytes(body)
+        snapshots += 1
+        if row.get("is_pdf") or not row["path"].endswith(".html"):
+            continue
+        at = datetime.fromisoformat(row["capture_time"].replace("Z", "+00:00"))
+        stem = row["path"][: -len(".html")]
+        for k in range(1, copies + 1):
+            build = hashlib.sha256(f"{row['path']}|{k}".encode()).hexdigest()[:16]
+            churned = body.replace(b"<html", f'<html data-build="{build}"'.encode(), 1)
+            path = f"{stem}.noise{k}.html"
+            (folder / path).write_bytes(churned)
+            when = (at + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out.append(
+                {
+                    **row,
+                    "path": path,
+                    "capture_time": when,
+                    "sha256": hashlib.sha256(churned).hexdigest(),
+                    "bytes": len(churned),
+                    "role": "noise",
+                    "paired_versions": [],
+                }
+            )
+            snapshots += 1
+            noise += 1
+    (folder / "manifest.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in out), "utf-8"
+    )
+    return snapshots, noise
+
+
+def measure_noisy(corpus: Path, folder: Path, workers: int, copies: int) -> dict[str, Any]:
+    """End-to-end speed on the corpus mixed with archive-like noise (see `noisy_corpus`)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    snapshots, noise = noisy_corpus(corpus, folder / "corpus", copies)
+    imported, import_s, settings = _import(_settings(folder / "data", workers), folder / "corpus")
+    counts, seconds = _process(settings)
+    shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "noise_copies_per_snapshot": copies,
+        "snapshots": snapshots,
+        "noise_snapshots": noise,
+        # a copy whose (URL, time) another row already has is one capture
+        "captures": imported.captures_added,
+        "workers": workers,
+        "import_s": round(import_s, 3),
+        "process_s": round(seconds, 3),
+        "snapshots_per_s": round(imported.captures_added / seconds, 2),
+        "counts": counts,
+    }
+
+
 def measure_speed(
     corpus: Path,
     *,
@@ -241,6 +344,7 @@ def measure_speed(
     fractions: tuple[float, ...] = FRACTIONS,
     profile: bool = True,
     work_dir: Path | None = None,
+    noise_copies: int | None = None,
 ) -> dict[str, Any]:
     """Import and process the corpus; returns the figures (see module docstring)."""
     corpus = Path(corpus)
@@ -286,6 +390,12 @@ def measure_speed(
             result[f"snapshots_per_s_{n}_worker{'s' if n > 1 else ''}"] = run["snapshots_per_s"]
         result["snapshots"] = result["runs"][str(workers[0])]["snapshots"]
         result["peak_rss_mb"] = _mb(max(peaks))
+        copies = archive_noise_copies(corpus) if noise_copies is None else noise_copies
+        if copies:
+            result["noisy"] = measure_noisy(corpus, base / "noisy", workers[-1], copies)
+            result[f"noisy_snapshots_per_s_{workers[-1]}_workers"] = result["noisy"][
+                "snapshots_per_s"
+            ]
         result["memory"] = grow(corpus, base / "growing", workers[-1], fractions, server_pids)
         rss_after = [step["rss_after_mb"] for step in result["memory"]]
         result["memory_growth"] = round(rss_after[-1] / rss_after[0], 3)
@@ -367,6 +477,14 @@ def render(result: dict[str, Any]) -> str:
             lines.append(
                 f"  immediate re-run: {run['rerun_s']:.2f} s = {result['rerun_ratio']:.1%} of the first"
             )
+    if "noisy" in result:
+        noisy = result["noisy"]
+        lines.append(
+            f"  with {noisy['noise_copies_per_snapshot']} noise copies per snapshot "
+            f"({noisy['captures']} captures, {noisy['workers']} workers): "
+            f"{noisy['process_s']:.2f} s, {noisy['snapshots_per_s']} snapshots/s, "
+            f"{noisy['counts'].get('versions')} versions"
+        )
     for step in result["memory"]:
         lines.append(
             f"  after {step['fraction']:.0%} ({step['snapshots']} snapshots): "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -168,3 +168,41 @@ def test_bench_run_writes_results_and_docs(prefect_harness, tmp_path):
     assert text.startswith("# Benchmarks\n\nprose kept")
     assert "old" not in text.split(bench_run.BEGIN)[1]
     assert "`speed.rerun_ratio`" in text and "bench.run --corpus" in text
+
+
+def test_noise_copies_follow_the_archive_counts(tmp_path):
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    assert speed.archive_noise_copies(corpus) == 0  # no documents.jsonl
+    (corpus / "documents.jsonl").write_text(
+        json.dumps({"snapshot_commits_total": 30, "versions_total": 6})
+        + "\n"
+        + json.dumps({"snapshot_commits_total": 10, "versions_total": 4})
+        + "\n"
+    )
+    assert speed.archive_noise_copies(corpus) == 3  # 40 / 10 - 1
+
+
+@pytest.mark.slow
+def test_noise_copies_change_the_html_not_the_versions(prefect_harness, tmp_path):
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    snapshots, noise = speed.noisy_corpus(corpus, tmp_path / "noisy", 3)
+    assert (snapshots, noise) == (4 + 3 * 4, 3 * 4)
+    rows = [json.loads(line) for line in (tmp_path / "noisy" / "manifest.jsonl").open()]
+    copy = next(r for r in rows if r["path"].endswith(".noise2.html"))
+    body = (tmp_path / "noisy" / copy["path"]).read_bytes()
+    original = (corpus / copy["path"].replace(".noise2.html", ".html")).read_bytes()
+    assert body != original and b'data-build="' in body
+    source = next(r for r in rows if r["path"] == copy["path"].replace(".noise2.html", ".html"))
+    gap = datetime.fromisoformat(copy["capture_time"].replace("Z", "+00:00")) - datetime.fromisoformat(
+        source["capture_time"].replace("Z", "+00:00")
+    )
+    assert copy["role"] == "noise" and gap == timedelta(seconds=2)
+
+    plain, _s, settings = speed._import(speed._settings(tmp_path / "plain", 1), corpus)
+    plain_counts, _seconds = speed._process(settings)
+    result = speed.measure_noisy(corpus, tmp_path / "work", 1, 3)
+    assert result["captures"] == 16 and result["noise_snapshots"] == 12
+    assert result["counts"]["versions"] == plain_counts["versions"] >= 2
+    # every copy reused the extraction of the snapshot it copies
+    assert result["counts"]["extraction_reused"] >= 12
+    assert result["snapshots_per_s"] > 0
