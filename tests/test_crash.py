@@ -94,7 +94,7 @@ def _run_and_kill(data_dir: Path, sources: Path, base: str, point: str, at: int)
 def _assert_sound(data_dir: Path) -> None:
     """No partial or altered blob, no orphan or duplicate row."""
     raw = RawStore(data_dir / "raw")
-    assert not list((raw.root / "sha256").glob("??/??/.partial-*")), "a partial blob remains"
+    assert not list(raw.partial_dir.glob(".partial-*")), "a partial blob remains"
     for sha in raw:
         body = raw.path_for(sha).read_bytes()
         assert hashlib.sha256(body).hexdigest() == sha, f"blob {sha} does not hash to its name"
@@ -159,7 +159,7 @@ def test_kill_then_rerun_ends_identical_to_an_uninterrupted_run(site, point, at)
     note = _run_and_kill(data_dir, site["sources"], archive.base_url, point, at)
     assert point in note
     if point == "blob":
-        partials = list((data_dir / "raw" / "sha256").glob("??/??/.partial-*"))
+        partials = list((data_dir / "raw" / "partial").glob(".partial-*"))
         assert partials, "the kill point must leave a half-written blob behind"
 
     archive.clear_log()

@@ -142,7 +142,8 @@ def test_raw_store_is_content_addressed_and_verifiable(tmp_path: Path):
         store.get(sha)
     with pytest.raises(RawStoreError, match="not a SHA-256"):
         store.path_for("../../etc/passwd")
-    (store.path_for(sha).parent / ".partial-x").write_bytes(b"half")
+    store.partial_dir.mkdir(parents=True, exist_ok=True)
+    (store.partial_dir / ".partial-x").write_bytes(b"half")
     assert store.remove_partials() == 1
 
 

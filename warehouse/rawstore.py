@@ -1,9 +1,11 @@
 """The raw store: every fetched body, content-addressed by SHA-256.
 
 Layout: `<root>/sha256/<2 hex>/<2 hex>/<64 hex>`. A blob is written to a
-temporary file in the same folder, flushed to disk, then renamed into place,
-so a killed process never leaves a partial blob under its final name. Paths
-are built from the hash alone, never from URLs or registry names.
+temporary file in `<root>/partial/` (the same file system), flushed to disk,
+then renamed into place, so a killed process never leaves a partial blob
+under its final name, and the leftovers of a killed writer are found in one
+folder, without walking the store. Paths are built from the hash alone,
+never from URLs or registry names.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class RawStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @property
+    def partial_dir(self) -> Path:
+        """Where blobs are written before they are renamed into place."""
+        return self.root / "partial"
+
     def path_for(self, sha256: str) -> Path:
         if not HEX64.match(sha256):
             raise RawStoreError(f"not a SHA-256 hex digest: {sha256!r}")
@@ -46,7 +53,8 @@ class RawStore:
         if final.exists() and final.stat().st_size == len(body):
             return sha
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".partial-")
+        self.partial_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.partial_dir, prefix=".partial-")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)
@@ -90,7 +98,8 @@ class RawStore:
     def remove_partials(self) -> int:
         """Delete temporary files left by a killed writer; returns how many."""
         count = 0
-        for path in (self.root / "sha256").glob("??/??/.partial-*"):
-            path.unlink(missing_ok=True)
-            count += 1
+        if self.partial_dir.is_dir():
+            for path in self.partial_dir.glob(".partial-*"):
+                path.unlink(missing_ok=True)
+                count += 1
         return count
