@@ -115,7 +115,10 @@ def git_commit(root: Path = ROOT) -> dict[str, Any]:
             return None
         return out.stdout.strip()
 
-    status = git("status", "--porcelain")
+    # the benchmark's own outputs do not make the code it measured dirty
+    status = git(
+        "status", "--porcelain", "--", ".", ":!bench/results", ":!docs/benchmarks.md"
+    )
     return {
         "commit": git("rev-parse", "HEAD"),
         "dirty": bool(status) if status is not None else None,
