@@ -63,7 +63,8 @@ def views_sql() -> tuple[tuple[str, str], ...]:
 
 
 def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file; a writer also migrates it and (re)creates the views."""
+    """Open the DuckDB file; a writer also migrates it and (re)creates the views
+    when their text changed (`create_views`)."""
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(
