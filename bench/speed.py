@@ -266,7 +266,9 @@ def noisy_corpus(corpus: Path, folder: Path, copies: int) -> tuple[int, int]:
     Each noise snapshot is the snapshot's bytes with a new build id in an
     attribute of its `<html>` element (what archives are full of: nonces,
     build hashes), captured 1, 2, ... seconds after it, so the visible text
-    is the snapshot's and nothing but the HTML changed. PDFs get no copies.
+    is the snapshot's and nothing but the HTML changed. A copy that would
+    fall on or after the page's next snapshot, or on another row's (URL,
+    time), is left out. PDFs get no copies.
     Written in the corpus layout (manifest.jsonl and files) under `folder`;
     returns (snapshots, of which noise).
     """
@@ -274,7 +276,28 @@ def noisy_corpus(corpus: Path, folder: Path, copies: int) -> tuple[int, int]:
     from datetime import datetime, timedelta
 
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in (corpus / "manifest.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in (corpus / "manifest.jsonl").read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+
+    def when(row: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(row["capture_time"].replace("Z", "+00:00"))
+
+    # a copy stays before the next snapshot of the same page (or it would
+    # bring an old text back) and never takes another row's (URL, time)
+    taken = {(r.get("fetch_url"), when(r)) for r in rows if r.get("kind") == "snapshot"}
+    pages: dict[tuple, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("kind") == "snapshot":
+            key = (r["collection"], r["service"], r["terms_type"], r.get("source_slug") or "")
+            pages.setdefault(key, []).append(r)
+    following: dict[str, datetime | None] = {}
+    for page in pages.values():
+        page.sort(key=when)
+        for here, after in zip(page, [*page[1:], None], strict=True):
+            following[here["path"]] = when(after) if after is not None else None
     out: list[dict[str, Any]] = []
     snapshots = noise = 0
     for row in rows:
@@ -289,19 +312,22 @@ def noisy_corpus(corpus: Path, folder: Path, copies: int) -> tuple[int, int]:
         snapshots += 1
         if row.get("is_pdf") or not row["path"].endswith(".html"):
             continue
-        at = datetime.fromisoformat(row["capture_time"].replace("Z", "+00:00"))
+        at, limit = when(row), following[row["path"]]
         stem = row["path"][: -len(".html")]
         for k in range(1, copies + 1):
+            at_k = at + timedelta(seconds=k)
+            if (limit is not None and at_k >= limit) or (row.get("fetch_url"), at_k) in taken:
+                continue
+            taken.add((row.get("fetch_url"), at_k))
             build = hashlib.sha256(f"{row['path']}|{k}".encode()).hexdigest()[:16]
             churned = body.replace(b"<html", f'<html data-build="{build}"'.encode(), 1)
             path = f"{stem}.noise{k}.html"
             (folder / path).write_bytes(churned)
-            when = (at + timedelta(seconds=k)).strftime("%Y-%m-%dT%H:%M:%SZ")
             out.append(
                 {
                     **row,
                     "path": path,
-                    "capture_time": when,
+                    "capture_time": at_k.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "sha256": hashlib.sha256(churned).hexdigest(),
                     "bytes": len(churned),
                     "role": "noise",

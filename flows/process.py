@@ -47,7 +47,7 @@ from warehouse import load
 from warehouse.clauses import ClauseHistory, ClauseRows
 from warehouse.rawstore import RawStore
 
-CLAUSE_LAYER = "2"  # bump when segmentation or alignment output can change
+CLAUSE_LAYER = "3"  # bump when versioning, segmentation or alignment output can change
 POOL_THRESHOLD = 8  # below this many bodies, extract in-process
 DOCUMENT_BATCH = 16  # document builds per committed transaction
 J = TypeVar("J")

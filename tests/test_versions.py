@@ -109,3 +109,24 @@ def test_screen_asks_once_per_pair_of_texts_and_never_for_a_text_against_itself(
     assert all(text != reference for text, reference in asked)
     # (error, policy) came up three times and was judged once
     assert sorted(asked) == sorted([(error, policy), (edited, policy), (policy, edited)])
+
+
+def test_pages_captured_at_the_same_instant_are_one_observation():
+    texts = {sha256_hex(t): t for t in ["p0 old", "p0 new", "p1 old", "p1 new"]}
+    later = T0 + timedelta(days=3)
+    pages = [
+        PageText(0, T0, "a0", sha256_hex("p0 old")),
+        PageText(1, T0, "a1", sha256_hex("p1 old")),
+        # both pages change at one instant: no text with only one of them
+        PageText(1, later, "b1", sha256_hex("p1 new")),
+        PageText(0, later, "b0", sha256_hex("p0 new")),
+    ]
+    observations, combined = combine_pages(pages, 2, texts)
+    assert [o.observed_at for o in observations] == [T0, later]
+    assert [combined[o.text_sha256] for o in observations] == [
+        "p0 old\n\np1 old",
+        "p0 new\n\np1 new",
+    ]
+    assert observations[1].capture_ids == ("b0", "b1")
+    versions = build_versions("D-1", observations)
+    assert len(versions) == 2 and all(v.valid_to != v.valid_from for v in versions)

@@ -36,6 +36,9 @@ def combine_pages(
 ) -> tuple[tuple[Observation, ...], dict[str, str]]:
     """Merge per-page captures into document observations.
 
+    Captures of several pages at the same instant make one observation, with
+    all of them applied.
+
     Returns the observations in time order and the combined texts by their
     SHA-256 (for a single-page document these are the page texts).
     """
@@ -43,9 +46,14 @@ def combine_pages(
     latest: dict[int, PageText] = {}
     observations: list[Observation] = []
     combined: dict[str, str] = {}
-    for page_text in ordered:
+    for index, page_text in enumerate(ordered):
         latest[page_text.page] = page_text
         if len(latest) < page_count:
+            continue
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        if following is not None and following.captured_at == page_text.captured_at:
+            # pages captured at the same instant are one observation: the
+            # text with only some of them applied never existed
             continue
         parts = [latest[i] for i in range(page_count)]
         if page_count == 1:
