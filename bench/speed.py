@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import hashlib
 import json
 import math
 import os
@@ -52,6 +53,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -272,9 +274,6 @@ def noisy_corpus(corpus: Path, folder: Path, copies: int) -> tuple[int, int]:
     Written in the corpus layout (manifest.jsonl and files) under `folder`;
     returns (snapshots, of which noise).
     """
-    import hashlib
-    from datetime import datetime, timedelta
-
     folder.mkdir(parents=True, exist_ok=True)
     rows = [
         json.loads(line)

@@ -201,54 +201,53 @@ def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
         groups = body_groups(run, batch)
         results = pool.run_all(read_group, groups, cost=lambda group: len(group.jobs))
         now = utcnow()
+        outcomes = [
+            (job, fingerprint, extraction)
+            for group, result in zip(groups, results, strict=True)
+            for job, (fingerprint, extraction) in zip(group.jobs, result, strict=True)
+        ]
         made: dict[tuple[str, str], load.ExtractionRow] = {}
         texts: dict[str, str] = {}
-        reused: list[tuple[Pending, str]] = []
-        rows: list[load.ExtractionRow | None] = []
-        for group, outcomes in zip(groups, results, strict=True):
-            for job, (fingerprint, extraction) in zip(group.jobs, outcomes, strict=True):
-                if extraction is None:
-                    reused.append((job, fingerprint))
-                    rows.append(None)
-                    continue
-                row = load.ExtractionRow(
-                    raw_sha256=job.raw_sha256,
-                    extractor_key=job.key,
-                    status=extraction.status,
-                    extracted_at=now,
-                    reason=extraction.reason,
-                    text_sha256=extraction.text_sha256,
-                    title=extraction.title,
-                    language=extraction.language,
-                    fingerprint=fingerprint,
-                )
-                made.setdefault((fingerprint, job.key), row)
-                rows.append(row)
-                if extraction.is_ok:
-                    texts[extraction.text_sha256] = extraction.text
+        own: list[load.ExtractionRow | None] = []  # the row of each body extracted now
+        for job, fingerprint, extraction in outcomes:
+            if extraction is None:
+                own.append(None)
+                continue
+            text_sha256 = extraction.text_sha256  # hashes the text: once
+            row = load.ExtractionRow(
+                raw_sha256=job.raw_sha256,
+                extractor_key=job.key,
+                status=extraction.status,
+                extracted_at=now,
+                reason=extraction.reason,
+                text_sha256=text_sha256,
+                title=extraction.title,
+                language=extraction.language,
+                fingerprint=fingerprint,
+            )
+            own.append(row)
+            made.setdefault((fingerprint, job.key), row)
+            if text_sha256 is not None:
+                texts[text_sha256] = extraction.text
         missing: dict[str, set[str]] = {}
-        for job, fingerprint in reused:
-            if (fingerprint, job.key) not in made:
+        for job, fingerprint, extraction in outcomes:
+            if extraction is None and (fingerprint, job.key) not in made:
                 missing.setdefault(job.key, set()).add(fingerprint)
         for key, prints in missing.items():
             found = load.known_fingerprints(run.con, prints, key)
             made.update({(fp, key): row for fp, row in found.items()})
-        out: list[load.ExtractionRow] = []
-        pending_reuse = iter(reused)
-        for row in rows:
-            if row is None:
-                job, fingerprint = next(pending_reuse)
-                row = dataclasses.replace(
-                    made[(fingerprint, job.key)],
-                    raw_sha256=job.raw_sha256,
-                    extracted_at=now,
-                    fingerprint=fingerprint,
-                )
-            out.append(row)
+        # a reused body gets the row of its visible text, under its own hash
+        out = [
+            row
+            or dataclasses.replace(
+                made[(fingerprint, job.key)], raw_sha256=job.raw_sha256, extracted_at=now
+            )
+            for (job, fingerprint, _extraction), row in zip(outcomes, own, strict=True)
+        ]
         load.record_extractions(run.con, out, texts)
-        done = len(out) - len(reused)
+        done = sum(1 for row in own if row is not None)
         run.count("extracted", done)
-        run.count("extraction_reused", len(reused))
+        run.count("extraction_reused", len(out) - done)
         extracted += done
     return extracted
 

@@ -46,19 +46,6 @@ def next_clause_number(con: duckdb.DuckDBPyConnection) -> int:
     return (row[0] or 0) + 1
 
 
-def replace_clauses(
-    con: duckdb.DuckDBPyConnection,
-    document_id: str,
-    versions: Sequence[Version],
-    history: ClauseHistory,
-    now: datetime,
-) -> None:
-    """Swap a document's clause tables; call inside the versions' transaction."""
-    rows = ClauseRows()
-    rows.add(document_id, versions, history, now)
-    replace_clause_rows(con, [document_id], rows)
-
-
 def replace_clause_rows(
     con: duckdb.DuckDBPyConnection, document_ids: Sequence[str], rows: ClauseRows
 ) -> None:
