@@ -126,3 +126,23 @@ def test_shift_id_moves_only_provisional_numbers():
     assert shift_id("P-000123", 500) == "P-000123"
     assert shift_id(f"P-{PROVISIONAL_BASE}", 500) == "P-000500"
     assert shift_id(f"P-{PROVISIONAL_BASE + 7}", 500) == "P-000507"
+
+
+def test_map_ids_calls_fn_once_per_distinct_id_and_keeps_missing_lineage():
+    items = DOCUMENTS[0]
+    traced, issued, _end = trace_with_ledger(items, {}, 1)
+    rows = rows_of(0, items, traced, issued)
+    before = set(rows.cv["clause_id"])
+    assert len(before) < len(rows.cv["clause_id"])  # ids recur across versions
+    calls = []
+
+    def lower(clause_id):
+        calls.append(clause_id)
+        return clause_id.lower()
+
+    rows.map_ids(lower)
+    assert sorted(calls) == sorted(set(calls))
+    assert set(rows.cv["clause_id"]) == {i.lower() for i in before}
+    assert None in rows.clauses["lineage_clause_id"]  # absent lineage stays None
+    assert any(rows.clauses["lineage_clause_id"])  # the split part's lineage was mapped
+    assert all(v is None or v.startswith("p-") for v in rows.clauses["lineage_clause_id"])

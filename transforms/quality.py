@@ -23,6 +23,7 @@ most headings, so it never fires.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -92,12 +93,13 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-@lru_cache(maxsize=4)
-def _text_words(text: str) -> tuple[str, ...]:
-    """`_words` of a whole document text, remembered for the few texts in use:
-    screening compares each capture with the page's last accepted text, so
-    the same reference comes back for every capture after it."""
-    return tuple(_words(text))
+@lru_cache(maxsize=16)
+def _profile(text: str) -> tuple[tuple[str, ...], str | None]:
+    """A whole document text's words and language guess, remembered for the
+    few texts in use: screening compares each capture with the page's last
+    accepted text, so each text comes back as the reference of the next."""
+    words = tuple(_words(text))
+    return words, _guess(words[:3000])
 
 
 def wall_reason(text: str, title: str | None = None) -> str | None:
@@ -171,9 +173,10 @@ def guess_language(text: str, *, sample: int = 3000) -> str | None:
 
 def _guess(words: Sequence[str]) -> str | None:
     hits = dict.fromkeys(_STOP_SETS, 0)
-    for word in words:
+    # counted once per distinct function word (Counter counts in C)
+    for word, n in Counter(words).items():
         for lang in _STOP_INDEX.get(word, ()):
-            hits[lang] += 1
+            hits[lang] += n
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_second, runner_up) = ranked[0], ranked[1]
     if top < 30 or top < 0.1 * len(words) or top < 2 * runner_up:
@@ -183,11 +186,10 @@ def _guess(words: Sequence[str]) -> str | None:
 
 def is_collapse(text: str, reference: str) -> str | None:
     """Why `text` is not plausibly the document whose last text was `reference`."""
-    ref_words = _text_words(reference)
+    ref_words, theirs = _profile(reference)
     if not ref_words:
         return None
-    new_words = _text_words(text)
-    ours, theirs = _guess(new_words[:3000]), _guess(ref_words[:3000])
+    new_words, ours = _profile(text)
     if ours and theirs and ours != theirs:
         return f"another language ({ours}; the document is {theirs})"
     ratio = len(new_words) / len(ref_words)

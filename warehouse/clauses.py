@@ -128,7 +128,8 @@ class ClauseRows:
 
     def __init__(self) -> None:
         self.ledger: dict[str, list] = {
-            k: [] for k in ("document_id", "text_sha256", "clause_ids", "issued_at", "clause_sha256s")
+            k: []
+            for k in ("document_id", "text_sha256", "clause_ids", "issued_at", "clause_sha256s")
         }
         self.clauses: dict[str, list] = {
             k: []
@@ -202,44 +203,54 @@ class ClauseRows:
         last: dict[str, datetime] = {}
         count: dict[str, int] = {}
         lineage: dict[str, str] = {}
+        # whole columns at a time: one extend per column and version
         for index, (version, traced) in enumerate(zip(versions, history.traced, strict=True)):
-            for clause_id, clause in zip(traced.clauses.ids, traced.clauses.clauses, strict=True):
-                cv["clause_id"].append(clause_id)
-                cv["version_id"].append(version.version_id)
-                cv["document_id"].append(document_id)
-                cv["ordinal"].append(clause.ordinal)
-                cv["heading_path"].append(list(clause.heading_path))
-                cv["label"].append(clause.label)
-                cv["kind"].append(clause.kind)
-                cv["text"].append(clause.text)
-                cv["text_sha256"].append(clause.sha256)
-                cv["valid_from"].append(version.valid_from)
-                cv["valid_to"].append(version.valid_to)
-                first.setdefault(clause_id, version.valid_from)
-                last[clause_id] = version.last_seen_at
+            ids, clauses = traced.clauses.ids, traced.clauses.clauses
+            if len(ids) != len(clauses):
+                raise ValueError(f"{version.version_id}: {len(ids)} ids, {len(clauses)} clauses")
+            n = len(ids)
+            cv["clause_id"].extend(ids)
+            cv["version_id"].extend([version.version_id] * n)
+            cv["document_id"].extend([document_id] * n)
+            cv["ordinal"].extend([c.ordinal for c in clauses])
+            cv["heading_path"].extend([list(c.heading_path) for c in clauses])
+            cv["label"].extend([c.label for c in clauses])
+            cv["kind"].extend([c.kind for c in clauses])
+            cv["text"].extend([c.text for c in clauses])
+            cv["text_sha256"].extend([c.sha256 for c in clauses])
+            cv["valid_from"].extend([version.valid_from] * n)
+            cv["valid_to"].extend([version.valid_to] * n)
+            for clause_id in ids:
+                if clause_id not in first:
+                    first[clause_id] = version.valid_from
                 count[clause_id] = count.get(clause_id, 0) + 1
+            last.update(dict.fromkeys(ids, version.last_seen_at))
             if index == 0:
                 continue
             previous = versions[index - 1]
-            for change in traced.changes:
-                ch["document_id"].append(document_id)
-                ch["from_version_id"].append(previous.version_id)
-                ch["to_version_id"].append(version.version_id)
-                ch["changed_at"].append(version.valid_from)
-                ch["clause_id"].append(change.clause_id)
-                ch["kind"].append(change.kind)
-                ch["old_ordinal"].append(change.old_ordinal)
-                ch["new_ordinal"].append(change.new_ordinal)
-                ch["old_text"].append(change.old_text)
-                ch["new_text"].append(change.new_text)
-                ch["similarity"].append(float(change.similarity))
-                ch["method"].append(change.method)
-                ch["diff_ops"].append(json.dumps([[o.op, o.old, o.new] for o in change.ops]))
-                ch["diff_text"].append(change.rendered)
-                ch["lineage_clause_id"].append(change.lineage_clause_id)
-                ch["is_formatting_only"].append(
-                    is_formatting_only(change.old_text, change.new_text)
-                )
+            changes = traced.changes
+            m = len(changes)
+            ch["document_id"].extend([document_id] * m)
+            ch["from_version_id"].extend([previous.version_id] * m)
+            ch["to_version_id"].extend([version.version_id] * m)
+            ch["changed_at"].extend([version.valid_from] * m)
+            ch["clause_id"].extend([c.clause_id for c in changes])
+            ch["kind"].extend([c.kind for c in changes])
+            ch["old_ordinal"].extend([c.old_ordinal for c in changes])
+            ch["new_ordinal"].extend([c.new_ordinal for c in changes])
+            ch["old_text"].extend([c.old_text for c in changes])
+            ch["new_text"].extend([c.new_text for c in changes])
+            ch["similarity"].extend([float(c.similarity) for c in changes])
+            ch["method"].extend([c.method for c in changes])
+            ch["diff_ops"].extend(
+                [json.dumps([[o.op, o.old, o.new] for o in c.ops]) for c in changes]
+            )
+            ch["diff_text"].extend([c.rendered for c in changes])
+            ch["lineage_clause_id"].extend([c.lineage_clause_id for c in changes])
+            ch["is_formatting_only"].extend(
+                [is_formatting_only(c.old_text, c.new_text) for c in changes]
+            )
+            for change in changes:
                 if change.lineage_clause_id and change.kind in ("added", "removed"):
                     # split from (added part) or merged into (removed part)
                     lineage.setdefault(change.clause_id, change.lineage_clause_id)
@@ -265,10 +276,19 @@ class ClauseRows:
                 mine[name].extend(values)
 
     def map_ids(self, fn: Callable[[str], str]) -> None:
-        """Replace every clause id `i` held by `fn(i)` (ids in lists included)."""
+        """Replace every clause id `i` held by `fn(i)` (ids in lists included);
+        `fn` is called once per distinct id."""
+
+        mapped: dict[str, str] = {}  # an id recurs in every version that holds it
+
+        def one(v: str) -> str:
+            out = mapped.get(v)
+            if out is None:
+                out = mapped[v] = fn(v)
+            return out
 
         def each(values: list) -> list:
-            return [None if v is None else fn(v) for v in values]
+            return [None if v is None else one(v) for v in values]
 
         self.ledger["clause_ids"] = [each(ids) for ids in self.ledger["clause_ids"]]
         for columns, names in (
