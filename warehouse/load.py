@@ -486,7 +486,7 @@ def replace_documents(
         )
         con.execute("DELETE FROM versions WHERE list_contains(?, document_id)", [ids])
         _insert(con, "versions", version_table, or_ignore=False)
-        _insert(con, "version_captures", links)
+        _insert(con, "version_captures", links, or_ignore=False)  # deleted just above
         with_clauses = [b for b in builds if b.clauses is not None]
         if with_clauses:
             rows = ClauseRows()
