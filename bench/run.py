@@ -10,7 +10,8 @@ then writes `bench/results/latest.json` (nested figures, plus a flat
 corpus path, the command and the machine) and regenerates the table in
 `docs/benchmarks.md` between its markers. Figures are measured, never typed.
 
-`--quick` shrinks the synthetic warehouse (`--scale`, default 20x10x50) and
+`--quick` shrinks the synthetic warehouse (`--scale`, default 20x10x50),
+times each worker count once instead of `bench.speed.REPEATS` times and
 skips the profiling run: for tests and smoke checks, not for the docs.
 A missing corpus prints a message and exits 0 without writing anything.
 """
@@ -116,9 +117,7 @@ def git_commit(root: Path = ROOT) -> dict[str, Any]:
         return out.stdout.strip()
 
     # the benchmark's own outputs do not make the code it measured dirty
-    status = git(
-        "status", "--porcelain", "--", ".", ":!bench/results", ":!docs/benchmarks.md"
-    )
+    status = git("status", "--porcelain", "--", ".", ":!bench/results", ":!docs/benchmarks.md")
     return {
         "commit": git("rev-parse", "HEAD"),
         "dirty": bool(status) if status is not None else None,
@@ -166,7 +165,7 @@ def run_all(corpus: Path, *, quick: bool, scale: synthetic.Scale) -> dict[str, A
 
     cla = clause_bench.run(corpus)
     print(f"[bench] speed on {corpus} ...", flush=True)
-    spd = speed.measure_speed(corpus, profile=not quick)
+    spd = speed.measure_speed(corpus, profile=not quick, repeats=1 if quick else speed.REPEATS)
     print(
         f"[bench] synthetic warehouse {scale.documents}x{scale.versions}x{scale.clauses} "
         f"({scale.clause_versions:,} clause versions) ...",

@@ -193,9 +193,9 @@ def test_noise_copies_change_the_html_not_the_versions(prefect_harness, tmp_path
     original = (corpus / copy["path"].replace(".noise2.html", ".html")).read_bytes()
     assert body != original and b'data-build="' in body
     source = next(r for r in rows if r["path"] == copy["path"].replace(".noise2.html", ".html"))
-    gap = datetime.fromisoformat(copy["capture_time"].replace("Z", "+00:00")) - datetime.fromisoformat(
-        source["capture_time"].replace("Z", "+00:00")
-    )
+    gap = datetime.fromisoformat(
+        copy["capture_time"].replace("Z", "+00:00")
+    ) - datetime.fromisoformat(source["capture_time"].replace("Z", "+00:00"))
     assert copy["role"] == "noise" and gap == timedelta(seconds=2)
 
     plain, _s, settings = speed._import(speed._settings(tmp_path / "plain", 1), corpus)
@@ -206,3 +206,23 @@ def test_noise_copies_change_the_html_not_the_versions(prefect_harness, tmp_path
     # every copy reused the extraction of the snapshot it copies
     assert result["counts"]["extraction_reused"] >= 12
     assert result["snapshots_per_s"] > 0
+
+
+def test_each_worker_count_reports_its_median_run(prefect_harness, tmp_path):
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    result = speed.measure_speed(
+        corpus,
+        workers=(1,),
+        fractions=(1.0,),
+        profile=False,
+        work_dir=tmp_path / "work",
+        noise_copies=0,
+        repeats=3,
+    )
+    run = result["runs"]["1"]
+    each = run["snapshots_per_s_each"]
+    assert run["repeats"] == 3 and len(each) == 3 and each == sorted(each)
+    assert run["snapshots_per_s"] == each[1] == result["snapshots_per_s_1_worker"]
+    assert run["counts"]["versions"] >= 2
+    with pytest.raises(ValueError, match="repeats"):
+        speed.measure_speed(corpus, repeats=0, work_dir=tmp_path / "none")
