@@ -3,6 +3,7 @@ on small hand-written pages."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import re
@@ -676,9 +677,10 @@ def test_fingerprint_and_extract_of_bodies_without_html_text(body, content_type,
     apart, together = both(body, content_type)
     assert together == apart
     assert together[1].status == status
-    assert fingerprint_and_extract(
-        body, content_type=content_type, url=URL, known={apart[0]}
-    ) == (apart[0], None)
+    assert fingerprint_and_extract(body, content_type=content_type, url=URL, known={apart[0]}) == (
+        apart[0],
+        None,
+    )
 
 
 # ---------------------------------------------------------------- normalize_text rewrite
@@ -686,9 +688,7 @@ def test_fingerprint_and_extract_of_bodies_without_html_text(body, content_type,
 # normalize_text as first written (str.translate with dict tables, one regex
 # call per line): the rewrite must give the same text for every input
 _REF_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
-_REF_SPACES = dict.fromkeys(
-    map(ord, "\u00a0\u2007\u202f\u2002\u2003\u2009\u200a\u3000\t\f\v"), " "
-)
+_REF_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2002\u2003\u2009\u200a\u3000\t\f\v"), " ")
 _REF_TRACKING = re.compile(
     r"^(utm_[a-z]+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|_ga|_gl|"
     r"igshid|yclid|ref_src|ref_url|__hs[a-z]+|_hsenc|_hsmi|hsctatracking|oly_[a-z]+_id|"
@@ -750,3 +750,385 @@ def test_normalize_text_odd_spaces_examples():
     raw = "  Da\u00adten\u200b\u00a0\u00a0und \u3000 Cookies\t\v\f \r\n\u202fnext  line   \u2009"
     expected = "  Daten und Cookies\n next line\n"
     assert normalize_text(raw) == reference_normalize_text(raw) == expected
+
+
+# ---------------------------------------------------------------- the body writer's helpers
+# Each is checked against the way it was first written (kept here as the
+# reference) on generated markup, and the fallback against a fresh parse.
+
+
+def test_white_space_of_the_writer_is_that_of_the_regex_it_replaced():
+    # `_Writer.flush` and `_inline_text` collapse with str.split() where they
+    # used re.sub(r"\s+", " ", line).strip(): the same characters, all of them
+    spaces = re.compile(r"\s")
+    for code in range(0x110000):
+        char = chr(code)
+        assert (spaces.fullmatch(char) is not None) == char.isspace(), hex(code)
+    line = "\u3000a\x1c\x1f b\u00a0\u2028c\n\t\x0b"
+    assert " ".join(line.split()) == re.sub(r"\s+", " ", line).strip() == "a b c"
+
+
+def test_has_words_counts_like_split():
+    from transforms.extract import _has_words
+
+    for text in ("", " ", "a", "a b", "a b ", " a  b\n", "a b c", "a\x1cb c "):
+        for count in (1, 2, 3, 4):
+            assert _has_words(text, count) == (len(text.split()) >= count), (text, count)
+
+
+_SIMPLE_MARKUP = st.recursive(
+    st.sampled_from(["", "t", " "]),
+    lambda inner: st.builds(
+        lambda tag, attrs, parts: f"<{tag}{attrs}>{''.join(parts)}</{tag}>",
+        st.sampled_from(["div", "nav", "header", "form", "button", "span", "script", "p"]),
+        st.lists(
+            st.sampled_from(
+                [
+                    " role='navigation'",
+                    " role='main'",
+                    " role='menu'",
+                    " role='Menu'",
+                    " aria-hidden='true'",
+                    " aria-hidden='false'",
+                    " hidden",
+                    " class='x'",
+                ]
+            ),
+            max_size=2,
+            unique=True,
+        ).map("".join),
+        st.lists(inner, max_size=3),
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_SIMPLE_MARKUP)
+def test_simple_selectors_find_what_cssselect_finds(markup):
+    from lxml.cssselect import CSSSelector
+
+    from transforms.extract import _BOILERPLATE, _SKIP, _WIDGETS, _Simple
+
+    root = lxml.html.document_fromstring(f"<html><body>{markup}</body></html>")
+    body = root.find("body")
+    for css in (_BOILERPLATE, ", ".join([_BOILERPLATE, _WIDGETS, *sorted(_SKIP)])):
+        expected = CSSSelector(css)(body)
+        found = _Simple(css)(body)
+        assert {id(el) for el in found} == {id(el) for el in expected}
+
+
+def test_simple_selectors_refuse_other_selectors():
+    from transforms.extract import _Simple
+
+    for css in ("div p", ".x", "[role^=m]", "a > b"):
+        with pytest.raises(ValueError, match="not a simple selector"):
+            _Simple(css)
+
+
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+_CSS_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([\w-]+)")
+
+
+def reference_hidden_classes(root) -> frozenset[str]:
+    sheet = _CSS_COMMENT.sub("", "\n".join(t for st in root.iter("style") for t in st.itertext()))
+    hidden: set[str] = set()
+    shown: set[str] = set()
+    depth = 0
+    pos = 0
+    for match in _CSS_RULE.finditer(sheet):
+        between = sheet[pos : match.start()]
+        depth += between.count("{") - between.count("}")
+        pos = match.end()
+        selectors, body = match.group(1), match.group(2)
+        display = _DISPLAY.search(body)
+        if display is None:
+            continue
+        names = set(_CSS_CLASS.findall(selectors))
+        simple = [sel.strip() for sel in selectors.split(",")]
+        if (
+            depth == 0
+            and display.group(1) == "none"
+            and all(_CSS_CLASS.fullmatch(sel) for sel in simple)
+        ):
+            hidden.update(names)
+        elif display.group(1) != "none":
+            shown.update(names)
+    return frozenset(hidden - shown)
+
+
+_css = st.lists(
+    st.sampled_from(
+        [
+            ".a",
+            ".b",
+            ".display",
+            " .c .d",
+            ", .e",
+            "div",
+            "{",
+            "}",
+            "display:none",
+            "display: block",
+            ";display:none",
+            "color:red;",
+            "display",
+            "@media x",
+            "/*",
+            "*/",
+            " ",
+        ]
+    ),
+    max_size=25,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_css, min_size=1, max_size=2))
+def test_hidden_classes_equal_the_reference_that_reads_every_rule(sheets):
+    from transforms.extract import _hidden_classes
+
+    styles = "".join(f"<style>{sheet}</style>" for sheet in sheets)
+    root = lxml.html.document_fromstring(f"<html><head>{styles}</head><body>x</body></html>")
+    assert _hidden_classes(root) == reference_hidden_classes(root)
+
+
+def test_hidden_classes_examples():
+    from transforms.extract import _hidden_classes
+
+    sheet = (
+        ".sr-only{display:none}.x,.y{color:red;display:none}.display{top:0}"
+        "@media print{.shown{display:none}.z{display:block}}.z{display:none}"
+        ".q .r{display:none}.w{display:none}div .w{display:flex}"
+    )
+    root = lxml.html.document_fromstring(f"<html><head><style>{sheet}</style></head></html>")
+    assert _hidden_classes(root) == frozenset({"sr-only", "x", "y"})
+    assert reference_hidden_classes(root) == frozenset({"sr-only", "x", "y"})
+    for sheet in [
+        "x{display:none;.k{display:block}}.k{display:none}",
+        ".a{display:none}}.b{display:none}",
+        "@media a{@media b{.c{display:none}}}.d{display:none}",
+        ".e{color:red}display{.f{display:none}",
+        ".g{display:none",
+        "}.h{display:none}{.i{display:none}",
+        ".j{color:red};display:none}",
+    ]:
+        root = lxml.html.document_fromstring(f"<html><head><style>{sheet}</style></head></html>")
+        assert _hidden_classes(root) == reference_hidden_classes(root), sheet
+
+
+def reference_drop_link_dense(el) -> None:
+    all_text = lxml.etree.XPath("string()")
+    link_text = lxml.etree.XPath(".//a//text()")
+    links = lxml.etree.XPath("count(.//a)")
+    from transforms.extract import _LINK_BLOCKS, LINK_DENSITY
+
+    def visible(text):
+        return len("".join(text.split()))
+
+    def dense(block):
+        if links(block) < 2:
+            return False
+        chars = visible(all_text(block))
+        return chars > 0 and visible("".join(link_text(block))) >= LINK_DENSITY * chars
+
+    stack = [el]
+    while stack:
+        for child in list(stack.pop()):
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in _LINK_BLOCKS and dense(child):
+                child.drop_tree()
+            else:
+                stack.append(child)
+
+
+_link_markup = st.recursive(
+    st.sampled_from(["", "word", " ", "\x0c", "\u00a0", "tw o", "<!--c-->", "<br>"]),
+    lambda inner: st.builds(
+        lambda tag, parts, tail: f"<{tag}>{''.join(parts)}</{tag}>{tail}",
+        st.sampled_from(["a", "a", "div", "p", "ul", "li", "span", "section", "td"]),
+        st.lists(inner, max_size=4),
+        st.sampled_from(["", "x", " ", "tail text"]),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_link_markup, max_size=4).map("".join))
+def test_link_dense_blocks_are_those_of_the_reference_that_judges_each_block(markup):
+    from transforms.extract import _drop_link_dense
+
+    html = f"<html><body>{markup}</body></html>"
+    ours = lxml.html.document_fromstring(html).find("body")
+    theirs = lxml.html.document_fromstring(html).find("body")
+    assert outcome(_drop_link_dense, ours) == outcome(reference_drop_link_dense, theirs)
+
+
+def outcome(function, tree):
+    """The tree `function` leaves, or the ValueError it raises (lxml refuses
+    to join a tail holding a control character to another text)."""
+    try:
+        function(tree)
+    except ValueError as err:
+        return str(err)
+    return lxml.etree.tostring(tree)
+
+
+def test_link_dense_examples():
+    from transforms.extract import _drop_link_dense
+
+    body = lxml.html.fragment_fromstring(
+        "<div><p>Text <a>one</a></p>"
+        "<div id='menu'><a>Home</a> <a>Blog</a> | <div><a>A</a><a>B</a></div></div>"
+        "<p>Policy text with <a>a link</a> and <a>another</a> in a long sentence.</p></div>"
+    )
+    _drop_link_dense(body)
+    assert [el.get("id") for el in body.iter("div")] == [None]
+    assert body.text_content() == "Text onePolicy text with a link and another in a long sentence."
+    for markup, dense in [
+        ("<div><a>abcd</a><a>efg</a>hij</div>", True),  # exactly LINK_DENSITY
+        ("<div><a>abcd</a><a>ef</a>g hij</div>", False),
+        ("<div><a>ab</a><a>cd</a><!--a comment's tail is text-->efgh</div>", False),
+        ("<div><a>ab</a><a>cd</a><!--its text is not-->e</div>", True),
+        ("<div><a> </a><a>\x0c</a></div>", False),  # no visible text
+        ("<section><p><a>ab</a>c<a>de</a></p>f g h</section>", False),  # its <p> is dense
+    ]:
+        body = lxml.html.document_fromstring(f"<body>{markup}</body>").find("body")
+        reference = lxml.html.document_fromstring(f"<body>{markup}</body>").find("body")
+        _drop_link_dense(body)
+        reference_drop_link_dense(reference)
+        assert (len(body) == 0) == dense, markup
+        assert lxml.etree.tostring(body) == lxml.etree.tostring(reference), markup
+
+
+def test_link_dense_counts_a_link_inside_a_link_once():
+    # the HTML parser closes a link at the next one; a tree built by hand can
+    # nest them, and the link text is still each text node once
+    from transforms.extract import _drop_link_dense
+
+    def tree():
+        body = lxml.html.document_fromstring("<div><p>x</p></div>").find("body")
+        outer = lxml.etree.SubElement(body[0], "a")
+        outer.text = "link text here"
+        for text in ("in", "ner"):
+            lxml.etree.SubElement(outer, "a").text = text
+        lxml.etree.SubElement(body[0], "a").text = "more words"
+        return body
+
+    ours, theirs = tree(), tree()
+    _drop_link_dense(ours)
+    reference_drop_link_dense(theirs)
+    assert len(ours) == len(theirs) == 0
+    ours, theirs = tree(), tree()
+    ours[0][0].text = theirs[0][0].text = "some plain text that is long enough to stay"
+    _drop_link_dense(ours)
+    reference_drop_link_dense(theirs)
+    assert len(ours) == len(theirs) == 1
+
+
+def test_the_fallback_of_a_page_without_a_region_reads_the_page_as_parsed(monkeypatch):
+    # `_body_text` cuts the tree; trafilatura gets the page parsed again (minus
+    # the `remove` nodes of declared selectors that matched nothing)
+    import transforms.extract as extract_module
+
+    trees = []
+    monkeypatch.setattr(
+        extract_module,
+        "_trafilatura_markdown",
+        lambda tree, url: trees.append(lxml.etree.tostring(tree)) or "",
+    )
+    html = (
+        "<html><head><title>T</title><style>.h{display:none}</style></head><body>"
+        "<nav>Menu</nav><div class='h'>Hidden</div><div class='sidebar'>Side</div>"
+        "<div><a>a</a><a>b</a></div><p>Too few words.</p><p class='ad'>Ad</p></body></html>"
+    )
+    extract(html.encode())
+    extract(html.encode(), select=["#missing"], remove=[".ad"])
+    fingerprint_and_extract(html.encode(), content_type="text/html", url=URL)
+    fresh = lxml.html.document_fromstring(html)
+    without_ad = lxml.html.document_fromstring(html)
+    without_ad.find(".//p[@class='ad']").drop_tree()
+    assert trees == [
+        lxml.etree.tostring(fresh),
+        lxml.etree.tostring(without_ad),
+        lxml.etree.tostring(fresh),
+    ]
+
+
+def reference_body_text(root) -> str:
+    from lxml.cssselect import CSSSelector
+
+    from transforms.extract import _BOILERPLATE, _SKIP, _WIDGETS, _is_control, html_to_markdown
+
+    body = root.find("body")
+    hidden = reference_hidden_classes(root)
+    body = copy.deepcopy(body if body is not None else root)
+    for el in list(body.iterfind(".//*[@class]")):
+        if el.getparent() is None:
+            continue
+        value = el.get("class", "")
+        furniture = {"sidebar", "footer", "feedback", "breadcrumb", "breadcrumbs", "navbar"}
+        if not hidden.isdisjoint(value.split()) or not (furniture | {"toolbar"}).isdisjoint(
+            re.findall(r"[a-z]+", value.lower())
+        ):
+            el.drop_tree()
+    for el in CSSSelector(_BOILERPLATE + ", " + _WIDGETS)(body):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in list(body.iter(*_SKIP)):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in list(body.iterfind(".//*[@tabindex]")):
+        if _is_control(el) and el.getparent() is not None:
+            el.drop_tree()
+    reference_drop_link_dense(body)
+    return html_to_markdown([body])
+
+
+_body_markup = st.recursive(
+    st.sampled_from(["", "word", " two words ", "\x0c", "<br>", "<!--c-->"]),
+    lambda inner: st.builds(
+        lambda tag, attrs, parts, tail: f"<{tag}{attrs}>{''.join(parts)}</{tag}>{tail}",
+        st.sampled_from(["div", "p", "a", "a", "nav", "span", "script", "ul", "li", "h2"]),
+        st.lists(
+            st.sampled_from(
+                [
+                    " class='gone'",
+                    " class='Left-Sidebar'",
+                    " class='x'",
+                    " role='menu'",
+                    " hidden",
+                    " tabindex='0'",
+                    " aria-hidden='true'",
+                ]
+            ),
+            max_size=2,
+            unique=True,
+        ).map("".join),
+        st.lists(inner, max_size=4),
+        st.sampled_from(["", "tail", " ", "\x0c"]),
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_body_markup, max_size=4).map("".join), st.booleans())
+def test_body_text_equals_the_reference_that_copies_the_tree(markup, styled):
+    from transforms.extract import _body_text
+
+    style = "<style>.gone{display:none}</style>" if styled else ""
+    html = f"<html><head>{style}</head><body>{markup}</body></html>"
+
+    def written(function):
+        root = lxml.html.document_fromstring(html)
+        try:
+            return function(root)
+        except ValueError as err:  # a control character joined to a text
+            return str(err)
+
+    assert written(_body_text) == written(reference_body_text)

@@ -59,7 +59,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.etree
@@ -461,7 +461,7 @@ _WS = re.compile(r"\s+")
 class _Writer:
     def __init__(self) -> None:
         self.blocks: list[str] = []
-        self.parts: list[str] = []
+        self.parts: list[str] = []  # the open line's pieces; the same list throughout
         self.prefix: list[str] = []  # pending list-item markers
         self.emphasis: list[str] = []  # the emphasis markers open
 
@@ -470,8 +470,13 @@ class _Writer:
             self.parts.append(value)
 
     def flush(self) -> None:
-        line = _WS.sub(" ", "".join(self.parts)).strip()
-        self.parts = []
+        parts = self.parts
+        if not parts:  # most flushes: a block boundary right after another one
+            return
+        # str.split() and the regex \s agree on what white space is (both ask
+        # str.isspace), so this is _WS.sub(" ", line).strip() without the regex
+        line = " ".join("".join(parts).split())
+        parts.clear()
         if not line:
             return
         if self.prefix:
@@ -488,76 +493,115 @@ def _inline_text(el) -> str:
     # itertext skips nothing by itself; walk manually to honour _SKIP
     pieces = []
     _collect(el, pieces)
-    return _WS.sub(" ", "".join(pieces)).strip()
+    return " ".join("".join(pieces).split())
 
 
 def _collect(el, pieces: list[str]) -> None:
     # a line break or a block boundary inside inline text (a table cell, a
     # heading) separates words: "A<br>B" and "<p>A</p><p>B</p>" read "A B"
-    if isinstance(el.tag, str) and el.tag not in _SKIP:
-        separate = el.tag == "br" or el.tag in _BLOCKS or el.tag in _HEADINGS
+    tag = el.tag
+    if isinstance(tag, str) and tag not in _SKIP:
+        separate = tag in _SEPARATING
         if separate:
             pieces.append(" ")
-        pieces.append(el.text or "")
+        text = el.text
+        if text:
+            pieces.append(text)
         for child in el:
             _collect(child, pieces)
-            pieces.append(child.tail or "")
+            tail = child.tail
+            if tail:
+                pieces.append(tail)
         if separate:
             pieces.append(" ")
+
+
+_EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*"}
+# what `_write` does with an element, by tag; any other tag is inline text
+_INLINE, _SKIPPED, _HEADING, _TABLE, _BREAK, _PRE, _BLOCK, _LIST, _ITEM, _EMPHASIZED = range(10)
+_ACTIONS = {
+    **dict.fromkeys(_BLOCKS, _BLOCK),
+    **dict.fromkeys(_HEADINGS, _HEADING),
+    "table": _TABLE,
+    "br": _BREAK,
+    "hr": _BREAK,
+    "pre": _PRE,
+    "ul": _LIST,
+    "ol": _LIST,
+    "li": _ITEM,
+    **dict.fromkeys(_EMPHASIS, _EMPHASIZED),
+    **dict.fromkeys(_SKIP, _SKIPPED),  # last, so that it wins: a skipped tag is nothing else
+}
+# the tags that separate words in inline text, and that an emphasis mark
+# does not reach across
+_SEPARATING = frozenset(_BLOCKS | _HEADINGS.keys() | {"br"})
 
 
 def _write(el, out: _Writer, depth: int = 0) -> None:
-    tag = el.tag if isinstance(el.tag, str) else None
-    if tag is None or tag in _SKIP:
+    tag = el.tag
+    if not isinstance(tag, str):  # a comment or a processing instruction
         return
-    if tag in _HEADINGS:
+    action = _ACTIONS.get(tag, _INLINE)
+    if action in (_INLINE, _BLOCK, _LIST):
+        if action != _INLINE:
+            out.flush()
+        child_depth = depth + 1 if action == _LIST else depth
+        parts = out.parts
+        text = el.text
+        if text:
+            parts.append(text)
+        for child in el:
+            _write(child, out, child_depth)
+            tail = child.tail
+            if tail:
+                parts.append(tail)
+        if action != _INLINE:
+            out.flush()
+        return
+    if action == _SKIPPED:
+        return
+    if action == _HEADING:
         text = _inline_text(el)
         if text:
             out.block("#" * _HEADINGS[tag] + " " + text)
         return
-    if tag == "table":
+    if action == _TABLE:
         _write_table(el, out)
         return
-    if tag == "br":
+    if action == _BREAK:
         out.flush()
         return
-    if tag == "hr":
-        out.flush()
-        return
-    if tag == "pre":
+    if action == _PRE:
         out.flush()
         text = "".join(el.itertext()).strip("\n")
         if text.strip():
             out.blocks.append(text)
         return
-    is_block = tag in _BLOCKS
-    if is_block:
-        out.flush()
-    if tag == "li":
-        parent = el.getparent()
-        if parent is not None and parent.tag == "ol":
-            items = [c for c in parent if c.tag == "li"]
-            start = parent.get("start")
-            base = int(start) if start and start.isdigit() else 1
-            marker = f"{base + items.index(el)}. "
-        else:
-            marker = "- "
-        out.prefix = ["  " * max(depth - 1, 0) + marker]
-    if tag in _EMPHASIS and not is_block:
+    if action == _EMPHASIZED:
         _write_emphasis(el, out, depth)
         return
-    child_depth = depth + 1 if tag in ("ul", "ol") else depth
-    out.text(el.text)
+    # a list item
+    out.flush()
+    parent = el.getparent()
+    if parent is not None and parent.tag == "ol":
+        items = [c for c in parent if c.tag == "li"]
+        start = parent.get("start")
+        base = int(start) if start and start.isdigit() else 1
+        marker = f"{base + items.index(el)}. "
+    else:
+        marker = "- "
+    out.prefix = ["  " * max(depth - 1, 0) + marker]
+    parts = out.parts
+    text = el.text
+    if text:
+        parts.append(text)
     for child in el:
-        _write(child, out, child_depth)
-        out.text(child.tail)
-    if is_block:
-        out.flush()
-        if tag == "li":
-            out.prefix = []
-
-
-_EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*"}
+        _write(child, out, depth)
+        tail = child.tail
+        if tail:
+            parts.append(tail)
+    out.flush()
+    out.prefix = []
 
 
 def _write_emphasis(el, out: _Writer, depth: int) -> None:
@@ -566,26 +610,31 @@ def _write_emphasis(el, out: _Writer, depth: int) -> None:
     ``**a **b``). An emphasis already open (bold inside bold) is not opened
     again; one that holds a block (a <b> around paragraphs) writes no marks."""
     marker = _EMPHASIS[el.tag]
-    if marker in out.emphasis or any(
-        d.tag in _BLOCKS or d.tag in _HEADINGS or d.tag == "br" for d in el.iterdescendants()
+    if marker in out.emphasis or (
+        len(el) and any(d.tag in _SEPARATING for d in el.iterdescendants())
     ):
         marker = ""
-    start = len(out.parts)
+    parts = out.parts
+    start = len(parts)
     out.emphasis.append(marker)
-    out.text(el.text)
+    text = el.text
+    if text:
+        parts.append(text)
     for child in el:
         _write(child, out, depth)
-        out.text(child.tail)
+        tail = child.tail
+        if tail:
+            parts.append(tail)
     out.emphasis.pop()
     if not marker:
         return
-    inner = "".join(out.parts[start:])
+    inner = "".join(parts[start:])
     words = inner.strip()
     if not words:
         return
     lead = inner[: len(inner) - len(inner.lstrip())]
     trail = inner[len(inner.rstrip()) :]
-    out.parts[start:] = [lead and " ", marker, _WS.sub(" ", words), marker, trail and " "]
+    parts[start:] = [lead and " ", marker, " ".join(words.split()), marker, trail and " "]
 
 
 def _write_table(table, out: _Writer) -> None:
@@ -679,13 +728,50 @@ def _trafilatura_markdown(tree, url: str) -> str:
     return text or ""
 
 
+class _Simple:
+    """The elements matching a group of simple CSS selectors (``tag``,
+    ``[attr]``, ``[attr=value]``), as ``CSSSelector(css)`` finds them but not
+    in document order: the element itself and its descendants, read with
+    lxml's tag filter and three-attribute XPath, both in C. CSSSelector's
+    XPath walks the whole tree once for each selector of the group and
+    tests attribute values in libxml2 (7x slower on the corpus)."""
+
+    _SELECTOR = re.compile(r"(?P<tag>[a-z][a-z0-9]*)|\[(?P<attr>[a-z-]+)(?:=(?P<value>[\w-]+))?\]")
+
+    def __init__(self, css: str) -> None:
+        self.tags: list[str] = []
+        self.values: dict[str, set[str] | None] = {}  # None: any value
+        for selector in css.split(","):
+            match = self._SELECTOR.fullmatch(selector.strip())
+            if match is None:
+                raise ValueError(f"not a simple selector: {selector!r}")
+            if match["tag"]:
+                self.tags.append(match["tag"])
+            elif match["value"] is None:
+                self.values[match["attr"]] = None
+            elif self.values.get(match["attr"], set()) is not None:
+                self.values.setdefault(match["attr"], set()).add(match["value"])
+        self._attrs = lxml.etree.XPath(
+            " | ".join(f"descendant-or-self::*/@{name}" for name in self.values)
+        )
+
+    def __call__(self, top) -> list:
+        found = list(top.iter(*self.tags)) if self.tags else []
+        values = self.values
+        for attr in self._attrs(top):
+            wanted = values[attr.attrname]
+            if wanted is None or attr in wanted:
+                found.append(attr.getparent())
+        return found
+
+
 _REGIONS = ("main", "[role=main]", "article")
 _BOILERPLATE = (
     "nav, header, footer, aside, dialog, form, button, [role=navigation], [role=banner], "
     "[role=contentinfo], [role=dialog], [role=alertdialog], [aria-hidden=true], [hidden]"
 )
 _REGION_SELECTORS = tuple(CSSSelector(css) for css in _REGIONS)
-_BOILERPLATE_SELECTOR = CSSSelector(_BOILERPLATE)
+_BOILERPLATE_SELECTOR = _Simple(_BOILERPLATE)
 MIN_REGION_WORDS = 50  # a main region with fewer words is a shell: let trafilatura look
 
 
@@ -708,27 +794,17 @@ _WIDGETS = (
     "[role=listbox], [role=menu], [role=menubar], [role=tablist], [role=tooltip], "
     "[role=button], [role=switch], [role=combobox]"
 )
-_NOT_TEXT = CSSSelector(_BOILERPLATE + ", " + _WIDGETS)
+_NOT_TEXT = _Simple(_BOILERPLATE + ", " + _WIDGETS)
+_WITH_CLASS = lxml.etree.XPath("descendant::*[@class]")
+_WITH_TABINDEX = lxml.etree.XPath("descendant::*[@tabindex]")
 LINK_DENSITY = 0.7  # share of a block's text inside links above which it is a menu
 
 
-_ALL_TEXT = lxml.etree.XPath("string()")
-_LINK_TEXT = lxml.etree.XPath(".//a//text()")
-_LINKS = lxml.etree.XPath("count(.//a)")
+_TEXT = lxml.etree.XPath("string()", smart_strings=False)
 
 
 def _visible_chars(text: str) -> int:
     return len("".join(text.split()))
-
-
-def _is_link_dense(el) -> bool:
-    """True for a block of links: at least two links, and their text at least
-    `LINK_DENSITY` of the block's text (site menus and footers written without
-    <nav>/<footer>)."""
-    if _LINKS(el) < 2:
-        return False
-    chars = _visible_chars(_ALL_TEXT(el))
-    return chars > 0 and _visible_chars("".join(_LINK_TEXT(el))) >= LINK_DENSITY * chars
 
 
 CONTROL_WORDS = 8  # a focusable element with at most this many words is a control
@@ -745,16 +821,70 @@ def _is_control(el) -> bool:
 
 
 def _drop_link_dense(el) -> None:
-    """Drop the link-dense blocks under `el`, outermost first, in place."""
+    """Drop the link-dense blocks under `el`, outermost first, in place.
+
+    A block of links has at least two links, and their text is at least
+    `LINK_DENSITY` of the block's text, in visible characters (site menus and
+    footers written without <nav>/<footer>). An element with fewer than two
+    links holds no such block. A block is judged on its own subtree, which no
+    drop has changed when it is judged (a drop changes only what is under a
+    block already judged not dense, and its parent's text), so the counts of
+    every element are taken once, before any drop (`_link_counts`).
+    """
+    links = _link_counts(el)
+    if not links:
+        return
+    chars: dict = {}
+    _count_chars(el, links, chars)
     stack = [el]
     while stack:
         for child in list(stack.pop()):
-            if not isinstance(child.tag, str):
+            if links.get(child, 0) < 2:  # a comment has none
                 continue
-            if child.tag in _LINK_BLOCKS and _is_link_dense(child):
+            text, link_text = chars[child]
+            if child.tag in _LINK_BLOCKS and text > 0 and link_text >= LINK_DENSITY * text:
                 child.drop_tree()
             else:
                 stack.append(child)
+
+
+def _link_counts(top) -> dict:
+    """The number of links (``<a>``) under each element under `top` that has any."""
+    links: dict = {}
+    for a in top.iter("a"):
+        for anc in a.iterancestors():
+            if anc is top:
+                break
+            links[anc] = links.get(anc, 0) + 1
+    return links
+
+
+def _count_chars(el, links: dict, chars: dict) -> tuple[int, int]:
+    """Visible characters of `el`'s text (its XPath string value), and of its
+    text inside links under it; stored in `chars` for every element under it
+    with two links or more, each text node read once."""
+    text = el.text
+    total = _visible_chars(text) if text else 0
+    linked = 0
+    for child in el:
+        tag = child.tag
+        if isinstance(tag, str):
+            count = links.get(child, 0)
+            if count >= 2:
+                chars[child] = child_chars = _count_chars(child, links, chars)
+                total += child_chars[0]
+                linked += child_chars[0] if tag == "a" else child_chars[1]
+            else:
+                child_total = _visible_chars(_TEXT(child))
+                total += child_total
+                if tag == "a":
+                    linked += child_total
+                elif count == 1:
+                    linked += _visible_chars(_TEXT(next(child.iterdescendants("a"))))
+        tail = child.tail  # a comment's text is not text; its tail is
+        if tail:
+            total += _visible_chars(tail)
+    return total, linked
 
 
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
@@ -766,18 +896,14 @@ _DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([\w-]+)")
 def _hidden_classes(root) -> frozenset[str]:
     """Classes the page's own <style> sheets hide: a top-level rule whose
     selector is one class (``.x{display:none}``), when no other rule (in a
-    media query, or a compound selector) gives that class another display."""
+    media query, or a compound selector) gives that class another display.
+
+    Only the rules whose body says ``display`` matter; `_css_rules` finds
+    them without reading the others (a sheet can hold tens of thousands)."""
     sheet = _CSS_COMMENT.sub("", "\n".join(t for st in root.iter("style") for t in st.itertext()))
     hidden: set[str] = set()
     shown: set[str] = set()
-    depth = 0
-    pos = 0
-    for match in _CSS_RULE.finditer(sheet):
-        # the brace depth before this rule: rules inside @media are nested
-        between = sheet[pos : match.start()]
-        depth += between.count("{") - between.count("}")
-        pos = match.end()
-        selectors, body = match.group(1), match.group(2)
+    for depth, selectors, body in _css_rules(sheet, "display"):
         display = _DISPLAY.search(body)
         if display is None:
             continue
@@ -794,6 +920,36 @@ def _hidden_classes(root) -> frozenset[str]:
     return frozenset(hidden - shown)
 
 
+def _css_rules(sheet: str, word: str) -> Iterable[tuple[int, str, str]]:
+    """``(depth, selectors, body)`` of the rules `_CSS_RULE` finds in `sheet`
+    whose body holds `word`, in order; `depth` is the brace depth before the
+    rule (rules inside ``@media`` are nested).
+
+    `_CSS_RULE` matches a rule that holds no brace: a brace-free run, ``{``,
+    a brace-free body, ``}``; scanning from the start, the run is all the text
+    since the brace before it. So the rule around an occurrence of `word` is
+    found from the braces on either side, and the depth from a count of the
+    braces before the rule (those of the rules between count 0: one of each).
+    """
+    depth = 0
+    counted = 0  # depth is the brace depth of sheet[:counted]
+    found = sheet.find(word)
+    while found != -1:
+        open_ = sheet.rfind("{", 0, found)
+        close = sheet.find("}", found)
+        if open_ == -1 or close == -1 or sheet.rfind("}", open_, found) != -1:
+            found = sheet.find(word, found + 1)  # not in a rule's body
+            continue
+        if sheet.find("{", open_ + 1, close) != -1:
+            found = sheet.find(word, found + 1)  # in a block of rules (@media)
+            continue
+        start = max(sheet.rfind("{", 0, open_), sheet.rfind("}", 0, open_)) + 1
+        depth += sheet.count("{", counted, start) - sheet.count("}", counted, start)
+        counted = start
+        yield depth, sheet[start:open_], sheet[open_ + 1 : close]
+        found = sheet.find(word, close + 1)
+
+
 # words of a class that name a page's furniture, not its text
 _FURNITURE = frozenset(
     {"sidebar", "footer", "feedback", "breadcrumb", "breadcrumbs", "navbar", "toolbar"}
@@ -801,50 +957,70 @@ _FURNITURE = frozenset(
 _NAME_WORDS = re.compile(r"[a-z]+")
 
 
-def _drop_furniture(body, hidden: frozenset[str]) -> None:
-    """Drop, in place, the elements with a class in `hidden` and those whose
-    class names page furniture (``left_sidebar``, ``footer-theme``). Ids are
+def _furniture(body, hidden: frozenset[str]) -> list:
+    """The elements with a class in `hidden` and those whose class names page
+    furniture (``left_sidebar``, ``footer-theme``), in document order. Ids are
     not read: a policy's section anchors are ids (``id="feedback"`` on a
     heading "Complaints and Feedback")."""
-    for el in list(body.iterfind(".//*[@class]")):
-        if el.getparent() is None:
-            continue
+    verdicts: dict[str, bool] = {}  # a page repeats its class values
+    found = []
+    for el in _WITH_CLASS(body):
         value = el.get("class", "")
-        if not hidden.isdisjoint(value.split()) or not _FURNITURE.isdisjoint(
-            _NAME_WORDS.findall(value.lower())
-        ):
+        verdict = verdicts.get(value)
+        if verdict is None:
+            verdict = verdicts[value] = not hidden.isdisjoint(
+                value.split()
+            ) or not _FURNITURE.isdisjoint(_NAME_WORDS.findall(value.lower()))
+        if verdict:
+            found.append(el)
+    return found
+
+
+def _drop(top, elements: Iterable) -> None:
+    """Drop `elements` from the tree, in place, all but `top` itself.
+
+    Which elements are dropped decides the tree left, whatever the order: a
+    dropped element's tail joins the text before it, and one inside a
+    dropped element changes only that element's subtree."""
+    for el in elements:
+        if el is not top and el.getparent() is not None:
             el.drop_tree()
 
 
 def _body_text(root) -> str:
     """The text a reader sees as the page's text, from its whole <body>,
-    written by `html_to_markdown`; `root` is not changed (a copy is cut).
+    written by `html_to_markdown`; changes `root` (the caller's own parse).
 
-    Dropped, in this order: elements with a class the page's inline style
-    sheets hide, or a class naming page furniture (`_FURNITURE`); the
-    boilerplate of a main region and ARIA widgets (`_WIDGETS`); scripts,
-    media and form fields; short focusable controls (`_is_control`); then,
-    outermost first, link-dense blocks (`_is_link_dense`). General rules
-    only: none names a site.
+    Dropped: elements with a class the page's inline style sheets hide, or a
+    class naming page furniture (`_FURNITURE`), the boilerplate of a main
+    region and ARIA widgets (`_WIDGETS`), scripts, media and form fields;
+    then short focusable controls (`_is_control`); then, outermost first,
+    link-dense blocks (`_drop_link_dense`). General rules only: none names a
+    site.
     """
-    body = root.find("body")
     hidden = _hidden_classes(root)
-    body = copy.deepcopy(body if body is not None else root)
-    _drop_furniture(body, hidden)
-    for el in _NOT_TEXT(body):
-        if el.getparent() is not None:
-            el.drop_tree()
-    for el in list(body.iter(*_SKIP)):
-        if el.getparent() is not None:
-            el.drop_tree()
-    for el in list(body.iterfind(".//*[@tabindex]")):
+    body = root.find("body")
+    if body is None:
+        body = root
+    # one kind after the other, each read from what the one before left: the
+    # same drops as ever, so the same pages raise (lxml refuses a text with a
+    # control character, which a dropped element's tail can bring to another)
+    _drop(body, _furniture(body, hidden))
+    _drop(body, _NOT_TEXT(body))
+    _drop(body, list(body.iter(*_SKIP)))
+    for el in _WITH_TABINDEX(body):
         if _is_control(el) and el.getparent() is not None:
             el.drop_tree()
     _drop_link_dense(body)
     return html_to_markdown([body])
 
 
-def _main_text(root, url: str) -> str:
+def _has_words(text: str, count: int) -> bool:
+    """``len(text.split()) >= count``, without splitting all of a long text."""
+    return len(text.split(None, count - 1)) >= count
+
+
+def _main_text(root, url: str, reparse: Callable[[], lxml.html.HtmlElement]) -> str:
     """Main text without selectors; may change `root` (the caller's own parse).
 
     A page's own main region (exactly one ``<main>``, ``[role=main]`` or
@@ -852,7 +1028,9 @@ def _main_text(root, url: str) -> str:
     hidden parts, written by `html_to_markdown`, keeps short list items,
     tables and "last updated" lines that trafilatura drops. A page without
     such a region is written from its ``<body>`` by `_body_text`. trafilatura
-    runs only when either gives fewer than `MIN_REGION_WORDS` words.
+    runs only when either gives fewer than `MIN_REGION_WORDS` words, on
+    `root` as it came, or on `reparse()` (the same tree, parsed again) when
+    `_body_text` has cut `root`: rarer than copying every page's tree.
 
     Measured on the real corpus (``python -m bench.fidelity``), trafilatura
     for pages without a region → `_body_text`: no-selectors median F1
@@ -870,12 +1048,13 @@ def _main_text(root, url: str) -> str:
             if el.getparent() is not None:
                 el.drop_tree()
         markdown = html_to_markdown([region])
-        if len(markdown.split()) >= MIN_REGION_WORDS:
+        if _has_words(markdown, MIN_REGION_WORDS):
             return markdown
     else:
         markdown = _body_text(root)
-        if len(markdown.split()) >= MIN_REGION_WORDS:
+        if _has_words(markdown, MIN_REGION_WORDS):
             return markdown
+        root = reparse()
     return _trafilatura_markdown(root, url)
 
 
@@ -1035,7 +1214,16 @@ def extract_text(
     root = _parse_html(text)
     if root is None:
         return _NO_ELEMENTS
-    return _extract_tree(root, url, select, remove)
+    return _extract_tree(root, text, url, select, remove)
+
+
+def _reparse(text: str, remove: Sequence[str]):
+    """`text` parsed again, minus the `remove` nodes: the tree `_main_text`
+    was given, for its fallback once it has cut that one."""
+    root = _parse_html(text)
+    if remove:
+        _apply_selectors(root, (), remove)
+    return root
 
 
 _EMPTY_BODY = Extraction(status="empty", reason="empty body")
@@ -1052,8 +1240,11 @@ def _extract_other(body: bytes, kind: str, content_type: str | None) -> Extracti
     )
 
 
-def _extract_tree(root, url: str, select: Sequence[str], remove: Sequence[str]) -> Extraction:
-    """Extraction of a parsed page; consumes `root` (changes it)."""
+def _extract_tree(
+    root, text: str, url: str, select: Sequence[str], remove: Sequence[str]
+) -> Extraction:
+    """Extraction of a parsed page; consumes `root` (changes it), which is
+    `text` parsed."""
     title = _title(root)
     language = _language(root)
     note = None
@@ -1065,7 +1256,7 @@ def _extract_tree(root, url: str, select: Sequence[str], remove: Sequence[str]) 
         # page redesign): the automatic extraction, with a note saying so
         if select:
             note = "the declared selectors match nothing; automatic extraction used"
-        markdown = _main_text(root, url)
+        markdown = _main_text(root, url, lambda: _reparse(text, remove))
     markdown = normalize_text(markdown)
     if not markdown.strip():
         return classify_page(
@@ -1110,7 +1301,7 @@ def fingerprint_and_extract(
         return fingerprint, Extraction(status="undecodable", reason=how)
     if root is None:
         return fingerprint, _NO_ELEMENTS
-    return fingerprint, _extract_tree(root, url, select, remove)
+    return fingerprint, _extract_tree(root, text, url, select, remove)
 
 
 # --------------------------------------------------------------------------
