@@ -1132,3 +1132,23 @@ def test_body_text_equals_the_reference_that_copies_the_tree(markup, styled):
             return str(err)
 
     assert written(_body_text) == written(reference_body_text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_link_markup, st.randoms(use_true_random=False))
+def test_document_position_sorts_as_numbering_the_tree(markup, random):
+    from transforms.extract import _document_position
+
+    root = lxml.html.document_fromstring(f"<html><body>{markup}<p>end</p></body></html>")
+    everything = list(root.iter())
+    position = {el: n for n, el in enumerate(everything)}
+    picked = random.sample(everything, k=min(len(everything), 5))
+    assert sorted(picked, key=_document_position) == sorted(picked, key=position.get)
+
+
+def test_a_bad_selector_is_a_value_error_each_time():
+    body = page(POLICY_BODY)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="bad CSS selector"):
+            extract(body, select=["p[["])
+    assert extract(body, select=["main"]).text == extract(body, select=["main"]).text

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -345,7 +346,7 @@ def _range_nodes(root: lxml.html.HtmlElement, spec: dict[str, str]) -> list:
     def first(css: str | None):
         if not css:
             return None
-        found = CSSSelector(css)(root)
+        found = _selector(css)(root)
         return found[0] if found else None
 
     start = first(spec.get("startBefore") or spec.get("startAfter"))
@@ -393,8 +394,8 @@ def _apply_selectors(
             picked.extend(_range_nodes(root, json.loads(css)))
         else:
             picked.extend(_css(root, css))
-    position = {el: n for n, el in enumerate(root.iter())}
-    unique = sorted({id(el): el for el in picked if el in position}.values(), key=position.get)
+    unique = list({id(el): el for el in picked}.values())
+    unique.sort(key=_document_position)
     kept = []
     for el in unique:
         if not any(anc in kept for anc in el.iterancestors()):
@@ -402,11 +403,33 @@ def _apply_selectors(
     return kept
 
 
+def _document_position(el) -> list[int]:
+    """A key that sorts elements of one tree in document order: the child
+    index of each of its ancestors' path, from the top (an ancestor's path is
+    a prefix of its descendants', and sorts first). Cheaper than numbering
+    the whole tree for the few nodes a selector picks."""
+    path = []
+    parent = el.getparent()
+    while parent is not None:
+        path.append(parent.index(el))
+        el, parent = parent, parent.getparent()
+    path.reverse()
+    return path
+
+
 def _css(root, css: str) -> list:
     try:
-        return CSSSelector(css)(root)
+        return _selector(css)(root)
     except Exception as err:  # cssselect raises several types
         raise ValueError(f"bad CSS selector {css!r}: {err}") from err
+
+
+@functools.lru_cache(maxsize=512)
+def _selector(css: str) -> CSSSelector:
+    """The compiled selector; a document's selectors come back with each of
+    its captures (cssselect's translation is Python, and slower than the
+    match). A selector that does not compile raises each time."""
+    return CSSSelector(css)
 
 
 # --------------------------------------------------------------------------
