@@ -9,12 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import LCSseq
 
+from transforms import align as align_module
 from transforms.align import (
     Match,
     _length_window,
     _similar_pairs,
+    _skip_chars,
     _text_body,
+    _without,
     align_clauses,
 )
 from transforms.clauses import Clause, split_clauses
@@ -345,6 +349,48 @@ def test_similar_pairs_report_every_duplicate_of_a_query_and_of_a_choice() -> No
     assert found == [(0, 0, score), (0, 2, score), (2, 0, score), (2, 2, score)]
     assert _similar_pairs(queries, [], 0.6) == []
     assert _similar_pairs([], choices, 0.6) == []
+
+
+# --- the bound on the LCS that `_similar_pairs` prunes with ----------------------
+
+bound_chars = "ab ce.é中\t"  # ASCII and not, so both ways of deleting run
+bound_texts = st.text(alphabet=bound_chars, max_size=60)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(bound_texts, bound_texts, st.text(alphabet=bound_chars, max_size=4))
+def test_lcs_without_skipped_characters_plus_their_fewer_count_bounds_the_lcs(
+    a: str, b: str, skip: str
+) -> None:
+    a_rest, b_rest = _without(a, skip), _without(b, skip)
+    assert a_rest == "".join(ch for ch in a if ch not in skip)
+    assert b_rest == "".join(ch for ch in b if ch not in skip)
+    bound = LCSseq.similarity(a_rest, b_rest) + min(len(a) - len(a_rest), len(b) - len(b_rest))
+    assert LCSseq.similarity(a, b) <= bound
+
+
+def test_skip_chars_are_the_most_frequent_ties_to_the_smaller() -> None:
+    assert _skip_chars(["aab", "bcc", "c"], 2) == "ca"  # c: 3, then a and b: 2 each
+    assert _skip_chars(["aab", "bcc", "c"], 9) == "cab"
+    assert _skip_chars([], 4) == ""
+
+
+# long enough and numerous enough to span several bands of the bound's pass
+long_texts = st.text(alphabet="abcde .", min_size=0, max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(long_texts, max_size=12),
+    st.lists(long_texts, min_size=0, max_size=3 * align_module.BAND),
+    thresholds,
+)
+def test_similar_pairs_equal_the_brute_force_on_longer_texts(
+    queries: list[str], choices: list[str], threshold: float
+) -> None:
+    assert sorted(_similar_pairs(queries, choices, threshold)) == _brute_force(
+        queries, choices, threshold
+    )
 
 
 def test_a_body_is_the_text_without_its_label_unless_it_is_only_a_label() -> None:

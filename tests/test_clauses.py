@@ -377,6 +377,20 @@ def test_gated_patterns_still_recognise_their_blocks() -> None:
     ]
 
 
+def test_the_ascii_spaces_are_those_str_split_splits_at() -> None:
+    singles = {space for space in clauses_module._ASCII_SPACES if len(space) == 1}
+    assert singles | {" "} == {chr(code) for code in range(128) if chr(code).isspace()}
+    assert len(("a" + "".join(sorted(singles)) + "b").split()) == 2
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x1f\u00a0\u2003\u3000ab.é中", max_size=12))
+def test_normalise_space_keeps_a_normalised_text_and_collapses_the_others(text: str) -> None:
+    assert clauses_module.normalise_space(text) == " ".join(text.split())
+    if clauses_module._is_normalised_ascii(text):
+        assert " ".join(text.split()) == text
+
+
 def test_label_and_hash_depend_on_whether_the_clause_may_carry_a_label() -> None:
     text = "4.2 Fees are due monthly."
     plain = clauses_module._make_clause(0, (), "table_row", text, False)

@@ -88,6 +88,16 @@ def test_applying_the_diff_gives_the_new_text(old: str, new: str) -> None:
             assert op.old == op.new
 
 
+@settings(max_examples=300, deadline=None)
+@given(spaced | st.sampled_from(["", " ", "\t\n"]))
+def test_a_text_against_nothing_is_one_op_of_its_words(text: str) -> None:
+    words = " ".join(text.split())
+    expected_insert = (DiffOp("insert", "", words),) if words else ()
+    expected_delete = (DiffOp("delete", words, ""),) if words else ()
+    assert diff_words("", text) == expected_insert
+    assert diff_words(text, "") == expected_delete
+
+
 def test_formatting_only_changes_are_recognised():
     from transforms.diff import is_formatting_only
 

@@ -72,9 +72,26 @@ class Clause:
     sha256: str  # SHA-256 of text (UTF-8)
 
 
+# what str.split() splits an ASCII text at, besides a single space
+_ASCII_SPACES = ("  ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1d", "\x1e", "\x1f")
+
+
 def normalise_space(text: str) -> str:
     """Collapse every run of whitespace (Unicode included) to one space and trim."""
+    if _is_normalised_ascii(text):
+        return text  # most blocks already are: skip the split and join
     return " ".join(text.split())
+
+
+def _is_normalised_ascii(text: str) -> bool:
+    """True for an ASCII text with no leading, trailing or doubled space and no
+    other whitespace: one that `normalise_space` leaves as it is."""
+    return (
+        text.isascii()
+        and text[:1] != " "
+        and text[-1:] != " "
+        and not any(map(text.__contains__, _ASCII_SPACES))
+    )
 
 
 # --- labels -----------------------------------------------------------------
@@ -158,10 +175,6 @@ class _Block:
     hard_break: bool = False  # the last line ended with a Markdown hard break
 
 
-def _ends_with_hard_break(line: str) -> bool:
-    return line.endswith("  ") or line.endswith("\\")
-
-
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
@@ -188,9 +201,9 @@ def _table_row(line: str) -> str:
 
 def _parse_blocks(markdown: str) -> list[_Block]:
     blocks: list[_Block] = []
+    append = blocks.append
     previous_blank = True
-    for raw in markdown.splitlines():
-        line = raw.rstrip("\n")
+    for line in markdown.splitlines():  # no line keeps its line break
         stripped = line.lstrip()
         if not stripped:
             previous_blank = True
@@ -199,47 +212,51 @@ def _parse_blocks(markdown: str) -> list[_Block]:
         previous_blank = False
         first = stripped[0]
 
-        setext = _SETEXT.match(line) if first in _SETEXT_STARTS else None
-        if setext and last is not None and last.kind == "paragraph":
-            last.kind = "heading"
-            last.level = 1 if setext.group(1).startswith("=") else 2
-            last.text = _clean_heading(last.text)
-            continue
+        if first in _SETEXT_STARTS and last is not None and last.kind == "paragraph":
+            setext = _SETEXT.match(line)
+            if setext:
+                last.kind = "heading"
+                last.level = 1 if setext.group(1).startswith("=") else 2
+                last.text = _clean_heading(last.text)
+                continue
         if first in _BREAK_STARTS and _BREAK.match(line):
             continue
-        atx = _ATX.match(line) if first in _ATX_STARTS else None
-        if atx:
-            blocks.append(
-                _Block("heading", _clean_heading(atx.group(2) or ""), level=len(atx.group(1)))
-            )
-            continue
+        if first in _ATX_STARTS:
+            atx = _ATX.match(line)
+            if atx:
+                append(
+                    _Block("heading", _clean_heading(atx.group(2) or ""), level=len(atx.group(1)))
+                )
+                continue
         if first == "|":
             if not _TABLE_SEPARATOR.match(line):
-                blocks.append(_Block("table_row", _table_row(line)))
+                append(_Block("table_row", _table_row(line)))
             continue
-        bullet = _BULLET.match(line) if first in _BULLET_STARTS else None
-        ordered = _ORDERED.match(line) if not bullet and first.isdigit() else None
-        if bullet or ordered:
-            found = bullet or ordered
-            assert found is not None
+        found = None
+        if first in _BULLET_STARTS:
+            found = _BULLET.match(line)
+            if found:
+                text = found.group(3)
+        elif first.isdigit():
+            found = _ORDERED.match(line)
+            if found:
+                text = f"{found.group(2)} {found.group(3)}"
+        hard_break = line.endswith("  ") or line.endswith("\\")  # a Markdown hard break
+        if found:
             indent = len(found.group(1).expandtabs(4))
-            text = found.group(3) if bullet else f"{found.group(2)} {found.group(3)}"
-            blocks.append(
-                _Block(
-                    "list_item", text.strip(), indent=indent, hard_break=_ends_with_hard_break(line)
-                )
-            )
+            append(_Block("list_item", text.strip(), indent=indent, hard_break=hard_break))
             continue
-        indent = len(line) - len(stripped)
-        continues = last is not None and last.hard_break and last.kind in ("paragraph", "list_item")
-        if last is not None and (continues or (last.kind == "list_item" and indent > last.indent)):
-            last.text += " " + line.strip()
-            last.hard_break = _ends_with_hard_break(line)
+        if last is not None and (
+            (last.hard_break and last.kind in ("paragraph", "list_item"))
+            or (last.kind == "list_item" and len(line) - len(stripped) > last.indent)
+        ):
+            last.text += " " + stripped.rstrip()
+            last.hard_break = hard_break
             continue
-        text = line.strip()
-        if text.startswith(">"):
+        text = stripped.rstrip()
+        if first == ">":
             text = text.lstrip("> ")
-        blocks.append(_Block("paragraph", text, hard_break=_ends_with_hard_break(line)))
+        append(_Block("paragraph", text, hard_break=hard_break))
     return blocks
 
 
@@ -287,49 +304,57 @@ def split_clauses(markdown: str) -> tuple[Clause, ...]:
     Pure and deterministic; empty or blank text gives ``()``.
     """
     blocks = []
-    for block in _parse_blocks(markdown):
-        block.text = normalise_space(block.text)
-        if block.text or block.kind == "heading":
-            blocks.append(block)
     # a heading has a body when some non-heading block follows it before the
     # next heading of the same or a higher level
-    has_body = [False] * len(blocks)
-    open_headings: list[int] = []
-    for index, block in enumerate(blocks):
+    has_body: list[bool] = []
+    open_headings: list[int] = []  # indexes into blocks
+    marked = 0  # open_headings[:marked] already have a body
+    for block in _parse_blocks(markdown):
+        block.text = text = normalise_space(block.text)
         if block.kind == "heading":
             while open_headings and blocks[open_headings[-1]].level >= block.level:
                 open_headings.pop()
-            open_headings.append(index)
-        else:
-            for heading in open_headings:
+            marked = min(marked, len(open_headings))
+            open_headings.append(len(blocks))
+        elif not text:
+            continue
+        elif marked < len(open_headings):
+            for heading in open_headings[marked:]:
                 has_body[heading] = True
+            marked = len(open_headings)
+        blocks.append(block)
+        has_body.append(False)
 
     clauses: list[Clause] = []
+    append = clauses.append
     stack: list[tuple[int, str]] = []
     path: tuple[str, ...] = ()  # the texts of the stack
     for index, block in enumerate(blocks):
-        if block.kind == "heading":
+        kind, text = block.kind, block.text
+        if kind == "heading":
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
-            if block.text:
-                stack.append((block.level, block.text))
-            path = tuple(text for _, text in stack)
-            if block.text and not has_body[index]:
-                clauses.append(_make_clause(len(clauses), path, "heading", block.text, True))
+            if text:
+                stack.append((block.level, text))
+            path = tuple(heading for _, heading in stack)
+            if text and not has_body[index]:
+                append(_make_clause(len(clauses), path, "heading", text, True))
             continue
-        if block.kind == "table_row":
-            if len(block.text) <= SENTENCE_SPLIT_CHARS:
-                clauses.append(_make_clause(len(clauses), path, block.kind, block.text, False))
-                continue
+        if len(text) <= SENTENCE_SPLIT_CHARS:
+            # the common case, inlined: one clause for the block
+            label, sha256 = _label_and_hash(text, kind != "table_row")
+            append(Clause(len(clauses), path, label, kind, text, sha256))
+            continue
+        if kind == "table_row":
             # an oversized row (a whole section laid out as one table cell):
             # one clause per sentence of each cell, in order
-            cells = [c.strip() for c in block.text.strip().strip("|").split("|") if c.strip()]
+            cells = [c.strip() for c in text.strip().strip("|").split("|") if c.strip()]
             for cell in cells:
                 for sentence in _sentences(cell):
-                    clauses.append(_make_clause(len(clauses), path, block.kind, sentence, False))
+                    append(_make_clause(len(clauses), path, kind, sentence, False))
             continue
-        for number, sentence in enumerate(_sentences(block.text)):
-            clauses.append(_make_clause(len(clauses), path, block.kind, sentence, number == 0))
+        for number, sentence in enumerate(_sentences(text)):
+            append(_make_clause(len(clauses), path, kind, sentence, number == 0))
     return tuple(clauses)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel
 
+from transforms.clauses import normalise_space
+
 OPS = ("equal", "insert", "delete", "replace")
 
 
@@ -35,6 +37,11 @@ class DiffOp:
 
 def diff_words(old: str, new: str) -> tuple[DiffOp, ...]:
     """The word-level ops that turn `old` into `new`."""
+    if not old or not new:  # an added or removed clause: one op, no alignment
+        text = normalise_space(old or new)
+        if not text:
+            return ()
+        return (DiffOp("delete", text, "") if old else DiffOp("insert", "", text),)
     a, b = old.split(), new.split()
     if a == b:
         return (DiffOp("equal", " ".join(a), " ".join(b)),) if a else ()
