@@ -158,6 +158,8 @@ def _similar_pairs(
     skip = _skip_chars(by_length, SKIPPED_CHARS)
     rests = [_without(choice, skip) for choice in by_length]
     skipped = [length - len(rest) for length, rest in zip(lengths, rests, strict=True)]
+    # the most skipped characters of a choice in each band of BAND choices
+    most_skipped = [max(skipped[band : band + BAND]) for band in range(0, len(skipped), BAND)]
     found: list[tuple[int, int, float]] = []
     # process.extract per query: cdist would need numpy, which the project
     # does not depend on; the C scorer does the work either way
@@ -170,22 +172,24 @@ def _similar_pairs(
         rest = _without(query, skip)
         query_skipped = length - len(rest)
         window = []
-        for band in range(start, stop, BAND):
+        for band in range(start // BAND, (stop - 1) // BAND + 1):
+            first, last = max(band * BAND, start), min((band + 1) * BAND, stop)
             # a pair of the band whose bound reaches the threshold has at
             # least this LCS without the skipped characters (taking the
-            # band's shortest choice and the query's skipped count); the
-            # slack, far under one character, keeps a pair whose ratio
-            # rounds up to the threshold
-            least = threshold * (length + lengths[band]) / 2.0 - query_skipped - 1e-6
+            # band's shortest choice and the most skipped characters a pair
+            # can share); the slack, far under one character, keeps a pair
+            # whose ratio rounds up to the threshold
+            shared = min(query_skipped, most_skipped[band])
+            least = threshold * (length + lengths[first]) / 2.0 - shared - 1e-6
             bounds = process.extract(
                 rest,
-                rests[band : min(band + BAND, stop)],
+                rests[first:last],
                 scorer=LCSseq.similarity,
                 score_cutoff=max(0, math.ceil(least)),
                 limit=None,
             )
             for _, lcs, k in bounds:
-                c = band + k
+                c = first + k
                 bound = lcs + (query_skipped if query_skipped < skipped[c] else skipped[c])
                 if 2.0 * bound >= threshold * (length + lengths[c]) - 1e-6:
                     window.append(by_length[c])
