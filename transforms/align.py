@@ -11,8 +11,9 @@ passes, each on what the previous ones left unmatched:
    here. Any identical texts still left (moves) pair in order too.
 3. **Similarity.** rapidfuzz `fuzz.ratio` on bodies (`process.extract`, only
    over the remainder, and for each old body only over the new bodies whose
-   length lets the ratio reach the threshold; each distinct text scored
-   once). Pairs at or above `threshold` are taken greedily, best first.
+   length, and then an exact upper bound on the ratio that costs about half
+   the scorer, let it reach the threshold; each distinct text scored once).
+   Pairs at or above `threshold` are taken greedily, best first.
    Context breaks ties and ranks near-equal candidates: a small bonus when
    the new clause sits between the new partners of the old clause's matched
    neighbours (the "gap"), and another when the heading path is the same.
@@ -158,8 +159,10 @@ def _similar_pairs(
     skip = _skip_chars(by_length, SKIPPED_CHARS)
     rests = [_without(choice, skip) for choice in by_length]
     skipped = [length - len(rest) for length, rest in zip(lengths, rests, strict=True)]
-    # the most skipped characters of a choice in each band of BAND choices
-    most_skipped = [max(skipped[band : band + BAND]) for band in range(0, len(skipped), BAND)]
+    # for each band of BAND choices, the least of threshold * length / 2 -
+    # skipped characters over its choices (see `least` below)
+    per_choice = [threshold * n / 2.0 - k for n, k in zip(lengths, skipped, strict=True)]
+    band_least = [min(per_choice[b : b + BAND]) for b in range(0, len(lengths), BAND)]
     found: list[tuple[int, int, float]] = []
     # process.extract per query: cdist would need numpy, which the project
     # does not depend on; the C scorer does the work either way
@@ -174,13 +177,15 @@ def _similar_pairs(
         window = []
         for band in range(start // BAND, (stop - 1) // BAND + 1):
             first, last = max(band * BAND, start), min((band + 1) * BAND, stop)
-            # a pair of the band whose bound reaches the threshold has at
-            # least this LCS without the skipped characters (taking the
-            # band's shortest choice and the most skipped characters a pair
-            # can share); the slack, far under one character, keeps a pair
-            # whose ratio rounds up to the threshold
-            shared = min(query_skipped, most_skipped[band])
-            least = threshold * (length + lengths[first]) / 2.0 - shared - 1e-6
+            # a pair of the band whose bound reaches the threshold has, without
+            # the skipped characters, an LCS of at least t * la / 2 +
+            # (t * lb / 2 - min(skipped a, skipped b)); the part in brackets
+            # is at least `part` (the min taken as the choice's count, over
+            # the band, or as the query's, with the band's shortest choice).
+            # The slack, far under one character, keeps a pair whose ratio
+            # rounds up to the threshold
+            part = max(band_least[band], threshold * lengths[first] / 2.0 - query_skipped)
+            least = threshold * length / 2.0 + part - 1e-6
             bounds = process.extract(
                 rest,
                 rests[first:last],
