@@ -227,6 +227,29 @@ HUGE = page(
     head_extra="<script>window.__DATA__ = " + json.dumps(["x" * 100] * 800) + ";</script>"
 ).encode("utf-8")
 
+# markup that once broke the extraction: the same text as V1, so no version
+ODD_MARKUP: dict[str, tuple[str, bytes]] = {
+    "20200715000000": (
+        "form feeds, a NUL and a unit separator (a dropped <nav>'s tail held them)",
+        V1.replace(
+            b"<main><h1>", b"<main><nav><a href='/'>Skip to content</a></nav>\x0c\x00<h1>"
+        ).replace(b"All rights reserved.", b"All\x1frights reserved."),
+    ),
+    "20200716000000": (
+        "the text nested 300 elements deep (libxml2 stopped at 256)",
+        V1.replace(b"<main>", b"<main>" + b"<div>" * 300)
+        .replace(b"</main>", b"</div>" * 300 + b"</main>")
+        # a new footer: another visible text, so the page is extracted, not reused
+        .replace(b"All rights reserved.", b"All rights reserved. Since 1999."),
+    ),
+}
+# the edit nested deeper than the writer's recursion reaches, with a visible
+# text of its own (a new footer), so it is extracted rather than reused
+DEEPER = (
+    V2.replace(b"<main>", b"<main>" + b"<div>" * 1500)
+    .replace(b"</main>", b"</div>" * 1500 + b"</main>")
+    .replace(b"All rights reserved.", b"All rights reserved. Since 2001.")
+)
 # timestamp -> (what it is, body, mimetype in the CDX, content type on replay)
 BAD: dict[str, tuple[str, bytes, str, str | None]] = {
     "20200201000000": (
@@ -296,6 +319,12 @@ BAD: dict[str, tuple[str, bytes, str, str | None]] = {
         "text/html",
         None,
     ),
+    "20200720000000": (
+        "nested deeper than the writer's recursion reaches (1,500 levels)",
+        DEEPER,
+        "text/html",
+        None,
+    ),
 }
 # captures of the same text in other encodings: they must decode to V1's text
 # exactly, so they open no version
@@ -328,6 +357,8 @@ def captures() -> list[ArchivedCapture]:
         out.append(ArchivedCapture(URL, ts, body, mimetype=mimetype, content_type=ctype))
     for ts, (_, body, ctype) in SAME_TEXT.items():
         out.append(ArchivedCapture(URL, ts, body, content_type=ctype))
+    for ts, (_, body) in ODD_MARKUP.items():
+        out.append(ArchivedCapture(URL, ts, body))
     out.append(
         ArchivedCapture(
             LOGIN_URL,
@@ -450,8 +481,9 @@ def test_only_the_genuine_edit_opens_a_version(warehouse_after_bad_content):
     assert [v[0] for v in versions] == ["20200101000000", "20200901000000"]
     assert "thirty days after you close it" in versions[0][2]
     assert "ninety days after you close it" in versions[1][2]
-    # V1 was seen by its own capture and the two re-encoded copies; V2 by two captures
-    assert [v[1] for v in versions] == [3, 2]
+    # V1 was seen by its own capture, the two re-encoded copies and the two
+    # odd-markup ones; V2 by two captures
+    assert [v[1] for v in versions] == [5, 2]
 
 
 def _rejection(con, ts: str, url: str = URL) -> str:
@@ -482,6 +514,7 @@ def _rejection(con, ts: str, url: str = URL) -> str:
         ("20200801000000", r"PDF without a text layer"),
         ("20201001000000", r"undecodable|binary"),
         ("20201101000000", r"body over the size cap"),
+        ("20200720000000", r"extractor_error: RecursionError"),
     ],
     ids=lambda value: value if not str(value).isdigit() else None,
 )
@@ -544,6 +577,39 @@ def test_a_non_utf8_page_decodes_to_the_same_text(warehouse_after_bad_content, t
     ).fetchone()[0]
     assert "Acme Société Anonyme" in text
     assert text == _versions(con)[0][2]
+
+
+@pytest.mark.parametrize("ts", list(ODD_MARKUP))
+def test_odd_markup_reads_as_the_same_text(warehouse_after_bad_content, ts):
+    con = warehouse_after_bad_content
+    _capture_id, outcome, reason = _log(con, ts)
+    assert (outcome, reason) == ("ok", None)
+    assert _text_of(con, ts) == _versions(con)[0][2]
+
+
+def test_an_extractor_error_does_not_stop_the_run(warehouse_after_bad_content):
+    """The page the extractor broke on is recorded, with a problem on its
+    document; the run went on: the later edit is a version, the other
+    documents were built."""
+    con = warehouse_after_bad_content
+    capture_id, outcome, reason = _log(con, "20200720000000")
+    assert outcome == "extractor_error" and reason.startswith("RecursionError")
+    assert con.execute(
+        "SELECT stage, reason FROM problems WHERE capture_id = ?", [capture_id]
+    ).fetchall() == [("extract", "extractor_error")]
+    assert [v[0] for v in _versions(con)][-1] == "20200901000000"
+    assert len(_versions(con, PDF_URL)) == 1
+    status = con.execute("SELECT status FROM runs WHERE flow = 'process'").fetchall()
+    assert status == [("completed",)]
+
+
+def _text_of(con, ts: str) -> str:
+    capture_id, _, _ = _log(con, ts)
+    return con.execute(
+        "SELECT t.text FROM captures c JOIN extractions e USING (raw_sha256) "
+        "JOIN texts t ON t.text_sha256 = e.text_sha256 WHERE c.capture_id = ?",
+        [capture_id],
+    ).fetchone()[0]
 
 
 def test_a_pdf_document_keeps_its_page_order(warehouse_after_bad_content):

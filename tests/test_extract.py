@@ -1152,3 +1152,86 @@ def test_a_bad_selector_is_a_value_error_each_time():
         with pytest.raises(ValueError, match="bad CSS selector"):
             extract(body, select=["p[["])
     assert extract(body, select=["main"]).text == extract(body, select=["main"]).text
+
+
+# ---------------------------------------------------------------- characters and depth
+# lxml parses C0 controls (and U+FFFE, U+FFFF) into the tree, then refuses them
+# in any text it is given: dropping an element whose tail held one raised
+# ValueError and stopped the run
+
+# a block dropped in each extraction path (region, whole body, selectors),
+# whose tail holds `{ch}`
+ODD_PAGES = {
+    "main region": "<main><nav><a href='/'>Skip</a></nav>{ch}<h1>Terms</h1><p>{text}</p>"
+    "<p>Tail{ch}words here.</p></main>",
+    "whole body": "<div><p>{text}</p><nav>menu</nav>{ch}<p>Tail{ch}words here.</p></div>",
+    "selectors": "<article><p>{text}</p><span class='ad'>ad</span>{ch}"
+    "<p>Tail{ch}words here.</p></article>",
+}
+SENTENCE = "We keep your data for thirty days and never sell it to anyone. " * 12
+
+
+@pytest.mark.parametrize("where", list(ODD_PAGES))
+@pytest.mark.parametrize("ch", ["\x0c", "\x00", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff"])
+def test_control_characters_read_as_white_space(where, ch):
+    def body(c: str) -> bytes:
+        html = ODD_PAGES[where].format(ch=c, text=SENTENCE)
+        return f"<html><head><title>T</title></head><body>{html}</body></html>".encode()
+
+    kw = {"select": ["article"], "remove": [".ad"]} if where == "selectors" else {}
+    odd, spaced = extract(body(ch), **kw), extract(body(" "), **kw)
+    assert odd.status == "ok", odd.reason
+    assert "Tail words here." in odd.text
+    assert odd == spaced
+    fingerprint, combined = fingerprint_and_extract(
+        body(ch), content_type="text/html", url=URL, **kw
+    )
+    assert combined == odd
+    assert fingerprint == visible_fingerprint(body(" "), content_type="text/html")
+
+
+def test_control_characters_in_a_utf16_page():
+    html = ODD_PAGES["main region"].format(ch="\x0c", text=SENTENCE)
+    body = f"<html><body>{html}</body></html>".encode("utf-16")
+    result = extract(body, content_type="text/html; charset=utf-16")
+    assert result.status == "ok" and "Tail words here." in result.text
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_decoded_text_is_always_xml_safe(text):
+    """Whatever the codec path, decode_body's text is one lxml accepts, and
+    only the refused characters changed (each into a space)."""
+    for body, ctype in (
+        (text.encode("utf-8"), "text/html; charset=utf-8"),
+        (text.encode("utf-16"), "text/html; charset=utf-16"),
+    ):
+        decoded, _how = decode_body(body, ctype)
+        if decoded is None:  # too many controls: undecodable, never parsed
+            continue
+        lxml.etree.Element("p").text = decoded  # raises on a character XML cannot hold
+        assert len(decoded) == len(text)
+        for before, after in zip(text, decoded, strict=True):
+            refused = ord(before) < 32 and before not in "\t\n\r" or before in "\ufffe\uffff"
+            assert after == (" " if refused else before)
+
+
+def test_deeply_nested_page_keeps_its_text():
+    for wrap in ("", "<main>"):
+        nested = "<div>" * 300 + f"<p>{SENTENCE}</p>" + "</div>" * 300
+        result = extract(f"<html><body>{wrap}{nested}</body></html>".encode())
+        assert result.status == "ok", result.reason
+        assert "thirty days" in result.text
+
+
+def test_an_extractor_error_is_recorded_not_raised():
+    nested = "<div>" * 1500 + f"<p>{SENTENCE}</p>" + "</div>" * 1500
+    body = f"<html><body><main>{nested}</main></body></html>".encode()
+    result = extract(body)
+    assert result.status == "extractor_error"
+    assert result.reason.startswith("RecursionError") and result.text == ""
+    _fingerprint, combined = fingerprint_and_extract(body, content_type="text/html", url=URL)
+    assert combined == result
+    # a bad selector is still a registry error, raised whatever the page
+    with pytest.raises(ValueError, match="bad CSS selector"):
+        extract(body, select=["p[["])

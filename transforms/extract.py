@@ -11,7 +11,9 @@ Pipeline of `extract_text`:
    / ``http-equiv``, then a BOM, then strict UTF-8, then charset_normalizer.
    A declared charset that does not decode is skipped, not trusted. Bytes
    with a high share of NULs and control characters are ``undecodable``
-   before any parsing, whatever the declared type.
+   before any parsing, whatever the declared type; the few control
+   characters of a text page (and U+FFFE, U+FFFF) are read as spaces, since
+   lxml refuses them once they are in the tree.
 3. **Selection.** With ``select``/``remove`` (CSS, as Open Terms Archive
    declares them): ``remove`` nodes are dropped, then only the ``select``
    nodes are kept, in document order (a node inside another selected node is
@@ -71,7 +73,7 @@ from lxml.cssselect import CSSSelector
 from transforms.quality import classify_page
 from transforms.records import Extraction
 
-EXTRACTOR_VERSION = "6"
+EXTRACTOR_VERSION = "7"
 
 __all__ = [
     "EXTRACTOR_VERSION",
@@ -216,7 +218,37 @@ def _try(body: bytes, codec: str) -> str | None:
 
 
 def decode_body(body: bytes, content_type: str | None) -> tuple[str | None, str]:
-    """Text of the body and the codec used, or (None, why) when nothing fits."""
+    """Text of the body and the codec used, or (None, why) when nothing fits.
+
+    The characters XML cannot hold (C0 controls but tab, LF and CR; U+FFFE,
+    U+FFFF; surrogates) come back as spaces (`_xml_safe`).
+    """
+    text, how = _decode(body, content_type)
+    return (None if text is None else _xml_safe(text, body, how)), how
+
+
+# lxml parses these characters into the tree from HTML, but refuses them in
+# any text it is given afterwards: dropping an element joins its tail to the
+# text before it, and a form feed there raised ValueError (a whole run
+# stopped on one page). A reader sees white space.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
+
+
+def _xml_safe(text: str, body: bytes, how: str) -> str:
+    """`text` with the characters of `_NOT_XML` as spaces.
+
+    A body read as UTF-8 holds a C0 control only as that very byte (and no
+    surrogate), so its bytes are checked first, in C; other codecs check the
+    text.
+    """
+    clean_bytes = how.startswith("utf-8") and len(body.translate(None, _NOT_XML_BYTES)) == len(body)
+    if clean_bytes and "\ufffe" not in text and "\uffff" not in text:
+        return text
+    return _NOT_XML.sub(" ", text)
+
+
+def _decode(body: bytes, content_type: str | None) -> tuple[str | None, str]:
     for bom, codec in _BOMS:
         if body.startswith(bom):
             text = _try(body[len(bom) :], codec)
@@ -311,7 +343,10 @@ _SKIP = frozenset(
 # which nothing here uses); trafilatura creates hundreds of thousands of
 # proxies on its copies of the tree, which keep the parser of the original.
 # Same libxml2 options, same tree; every element is still an HtmlElement.
-_HTML_PARSER = lxml.etree.HTMLParser()
+# huge_tree: without it libxml2 stops at 256 levels of nesting and the text
+# below is silently gone (a page of 260 nested <div>s extracted as empty);
+# a page deeper than the writer's recursion reaches is an ``extractor_error``.
+_HTML_PARSER = lxml.etree.HTMLParser(huge_tree=True)
 _HTML_PARSER.set_element_class_lookup(
     lxml.etree.ElementDefaultClassLookup(
         element=lxml.html.HtmlElement,
@@ -417,11 +452,15 @@ def _document_position(el) -> list[int]:
     return path
 
 
+class SelectorError(ValueError):
+    """A `select`/`remove` selector that is not valid CSS: a registry error."""
+
+
 def _css(root, css: str) -> list:
     try:
         return _selector(css)(root)
     except Exception as err:  # cssselect raises several types
-        raise ValueError(f"bad CSS selector {css!r}: {err}") from err
+        raise SelectorError(f"bad CSS selector {css!r}: {err}") from err
 
 
 @functools.lru_cache(maxsize=512)
@@ -1223,12 +1262,13 @@ def extract_text(
     """The normalised Markdown of one capture, or a status and a reason.
 
     `select`/`remove` are CSS selectors (see the module docstring). Raises
-    ValueError only for a selector that is not valid CSS: that is a registry
-    error, not bad input.
+    `SelectorError` (a ValueError) only for a selector that is not valid
+    CSS: that is a registry error, not bad input. Any other error met on the
+    page gives an ``extractor_error`` record (`_guarded`).
     """
     kind = _kind(body, content_type)
     if kind != "html":
-        return _extract_other(body, kind, content_type)
+        return _guarded(lambda: _extract_other(body, kind, content_type))
     if not body.strip():
         return _EMPTY_BODY
     text, how = decode_body(body, content_type)
@@ -1237,7 +1277,24 @@ def extract_text(
     root = _parse_html(text)
     if root is None:
         return _NO_ELEMENTS
-    return _extract_tree(root, text, url, select, remove)
+    return _guarded(lambda: _extract_tree(root, text, url, select, remove))
+
+
+def _guarded(extract: Callable[[], Extraction]) -> Extraction:
+    """`extract()`, or an ``extractor_error`` record when the extractor breaks on this page.
+
+    An error met on one page (a bug, a tree nested deeper than the writer's
+    recursion reaches) must neither stop the run nor lose the other pages:
+    the page is recorded with the error as its reason, and shows among the
+    problems of its document; a new EXTRACTOR_VERSION reads it again. A bad
+    selector still raises: it is a registry error, the same on every page.
+    """
+    try:
+        return extract()
+    except SelectorError:
+        raise
+    except Exception as err:  # noqa: BLE001 - recorded on the page, never raised
+        return Extraction(status="extractor_error", reason=f"{type(err).__name__}: {err}")
 
 
 def _reparse(text: str, remove: Sequence[str]):
@@ -1312,7 +1369,7 @@ def fingerprint_and_extract(
         fingerprint = _raw_fingerprint(body)
         if fingerprint in known:
             return fingerprint, None
-        return fingerprint, _extract_other(body, kind, content_type)
+        return fingerprint, _guarded(lambda: _extract_other(body, kind, content_type))
     text, how = decode_body(body, content_type)
     root = _parse_html(text) if text is not None else None
     fingerprint = _fingerprint(body, text, root)
@@ -1324,7 +1381,7 @@ def fingerprint_and_extract(
         return fingerprint, Extraction(status="undecodable", reason=how)
     if root is None:
         return fingerprint, _NO_ELEMENTS
-    return fingerprint, _extract_tree(root, text, url, select, remove)
+    return fingerprint, _guarded(lambda: _extract_tree(root, text, url, select, remove))
 
 
 # --------------------------------------------------------------------------

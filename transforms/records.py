@@ -61,6 +61,9 @@ class Extraction:
       not_document the bytes are an error page, a wall or a shell, not the
                    document (reason says which rule matched)
       undecodable  the bytes could not be decoded as text
+      extractor_error  the extractor itself broke on this page (reason holds
+                   the error): recorded so that the run goes on; a new
+                   extractor version reads the page again
     """
 
     status: str

@@ -5,6 +5,7 @@
 --   stored       bytes are in the raw store, not yet extracted
 --   ok           extracted; its text feeds the document's versions
 --   empty | unsupported | not_document | undecodable   extracted, rejected (see reason)
+--   extractor_error   the extractor broke on this page (reason holds the error)
 CREATE OR REPLACE VIEW analyst.capture_log AS
 SELECT
     d.platform_id,
