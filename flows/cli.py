@@ -483,7 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="archive base URL (default: https://web.archive.org)",
             )
-            p.add_argument("--workers", type=int, default=None, help="worker processes (extraction, document builds)")
+            p.add_argument(
+                "--workers",
+                type=int,
+                default=None,
+                help="worker processes (extraction, document builds)",
+            )
         return p
 
     p = command("run", cmd_run, "capture live pages, backfill Wayback captures, process, export")
@@ -494,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "demo", cmd_demo, "the same flows, offline, on the bundled local archive", registry=False
     )
-    p.add_argument("--workers", type=int, default=None, help="worker processes (extraction, document builds)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="worker processes (extraction, document builds)"
+    )
     command("capture", cmd_capture, "fetch the current page of every tracked document")
     p = command("backfill", cmd_backfill, "download every distinct Wayback capture")
     p.add_argument("--from", dest="from_", default=None, help="Wayback timestamp prefix")

@@ -175,9 +175,7 @@ def body_groups(run: Run, batch: Sequence[Pending]) -> list[BodyGroup]:
     grouped: dict[tuple[str, str], list[Pending]] = {}
     for job in batch:
         grouped.setdefault((job.document_id, job.key), []).append(job)
-    known = load.document_fingerprints(
-        run.con, {document_id: key for document_id, key in grouped}
-    )
+    known = load.document_fingerprints(run.con, {document_id: key for document_id, key in grouped})
     raw_dir = str(run.raw.root)
     return [
         BodyGroup(raw_dir, tuple(jobs), known.get(document_id, frozenset()))

@@ -47,7 +47,9 @@ class Settings(BaseModel):
     max_attempts: int = 5
     backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
     max_wait_seconds: float = Field(300.0, description="longest Retry-After the client will sleep")
-    workers: int = Field(2, description="processes for extraction and document builds, threads for fetching")
+    workers: int = Field(
+        2, description="processes for extraction and document builds, threads for fetching"
+    )
     progress: bool = Field(True, description="show progress bars on a terminal")
     database_file: Path | None = Field(
         None, description="DuckDB file (default: <data_dir>/clausetrail.duckdb)"

@@ -255,9 +255,7 @@ def test_replace_documents_swaps_a_batch_in_one_transaction(con):
 
     load.replace_documents(con, [build("D-00001", "A", "i1"), build("D-00002", "B", "i2")], T0)
     load.replace_documents(con, [build("D-00001", "B", "i3"), build("D-00002", "B", "i2")], T0)
-    got = con.execute(
-        "SELECT document_id, text_sha256 FROM versions ORDER BY 1"
-    ).fetchall()
+    got = con.execute("SELECT document_id, text_sha256 FROM versions ORDER BY 1").fetchall()
     assert got == [("D-00001", sha256_hex("B")), ("D-00002", sha256_hex("B"))]
     assert load.built_inputs(con) == {"D-00001": "i3", "D-00002": "i2"}
     assert con.execute("SELECT count(*) FROM version_captures").fetchone()[0] == 2
