@@ -180,3 +180,17 @@ def test_guess_language_tells_english_from_french():
     assert guess_language(english) == "en"
     assert guess_language(french) == "fr"
     assert _reference_guess(english) == "en" and _reference_guess(french) == "fr"
+
+
+@given(
+    st.lists(
+        st.sampled_from(["word", "İstanbul", "ΣΊΣΥΦΟΣ", "a", "…", " ", "\n", "-", "ǅ", "ﬃ"]),
+        max_size=120,
+    ),
+    st.integers(min_value=1, max_value=30),
+)
+def test_has_words_counts_like_the_whole_text(parts, n):
+    from transforms.quality import _has_words, _words
+
+    text = "".join(parts)
+    assert _has_words(text, n) == (len(_words(text)) >= n)

@@ -102,11 +102,24 @@ def _profile(text: str) -> tuple[tuple[str, ...], str | None]:
     return words, _guess(words[:3000])
 
 
+def _has_words(text: str, n: int) -> bool:
+    """`len(_words(text)) >= n`, reading a long text's start only.
+
+    Lowering maps each character on its own (into one or more characters),
+    so the start of a text lowered is the start of the text lowered, and it
+    never holds more words than the whole.
+    """
+    head = text[: 20 * n]
+    if len(_words(head)) >= n:
+        return True
+    return len(head) < len(text) and len(_words(text)) >= n
+
+
 def wall_reason(text: str, title: str | None = None) -> str | None:
     """The kind of wall, error page or shell that `text` is, if any."""
+    if _has_words(text, SHORT_WORDS):
+        return None  # long pages are never judged by their wording
     words = _words(text)
-    if len(words) >= SHORT_WORDS:
-        return None
     for name, pattern in _RULES:
         if pattern.search(text):
             return f"{name}: short page ({len(words)} words) matching {pattern.search(text).group(0)!r}"
