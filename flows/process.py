@@ -5,7 +5,8 @@ once. Before extracting, a cheap visible-text fingerprint is taken; a body
 whose fingerprint matches one already extracted with the same extractor key
 (version and selectors) reuses that result, so HTML churn without a text
 change costs a parse, not an extraction. Pending bodies of all documents go
-through one process pool per run, in batches committed one at a time.
+through one process pool per run, as a stream of jobs (largest first);
+their results are committed every `CHUNK` bodies while the workers go on.
 
 Versions are rebuilt only for documents whose inputs changed; a run with
 nothing new starts no task. Each changed document is built (screen, combine,
@@ -48,7 +49,7 @@ from warehouse.clauses import ClauseHistory, ClauseRows
 from warehouse.rawstore import RawStore
 
 CLAUSE_LAYER = "3"  # bump when versioning, segmentation or alignment output can change
-POOL_THRESHOLD = 8  # below this many bodies, extract in-process
+POOL_THRESHOLD = 8  # below this many pending bodies, extract in-process
 DOCUMENT_BATCH = 16  # document builds per committed transaction
 J = TypeVar("J")
 R = TypeVar("R")
@@ -59,7 +60,8 @@ def extractor_key(spec: DocumentSpec) -> str:
     return f"v{extract_mod.EXTRACTOR_VERSION}:{sha256_hex(selectors)[:12]}"
 
 
-CHUNK = 200  # bodies per extraction batch: one commit, bounded memory
+CHUNK = 200  # extraction outcomes per commit
+GROUP = 200  # bodies per extraction job at most: bounded memory, a long history spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,27 +121,16 @@ class Pool:
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         return self._pool
 
-    def run_all(
-        self, fn: Callable[[J], R], jobs: Sequence[J], cost: Callable[[J], float]
-    ) -> list[R]:
-        """`fn` of every job, in the jobs' order; the costliest jobs start first.
-
-        Below `POOL_THRESHOLD` jobs' worth of cost (or with one worker) the
-        jobs run in this process.
-        """
-        if self.workers <= 1 or sum(cost(job) for job in jobs) < POOL_THRESHOLD:
-            return [fn(job) for job in jobs]
-        order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
-        futures = {i: self._executor().submit(fn, jobs[i]) for i in order}
-        return [futures[i].result() for i in range(len(jobs))]
-
-    def stream(self, fn: Callable[[J], R], jobs: Iterable[J], ahead: int) -> Iterator[R]:
+    def stream(
+        self, fn: Callable[[J], R], jobs: Iterable[J], ahead: int, *, in_process: bool = False
+    ) -> Iterator[R]:
         """`fn` of each job, in order; at most `ahead` jobs ahead of the consumer.
 
         The jobs are drawn from `jobs` only as results are taken, so a job's
         inputs are read shortly before it runs and memory stays bounded.
+        With one worker, or `in_process`, the jobs run in this process.
         """
-        if self.workers <= 1:
+        if self.workers <= 1 or in_process:
             yield from map(fn, jobs)
             return
         ahead = max(ahead, self.workers)
@@ -170,84 +161,100 @@ def pending_bodies(run: Run) -> list[Pending]:
     return list(jobs.values())
 
 
-def body_groups(run: Run, batch: Sequence[Pending]) -> list[BodyGroup]:
-    """The batch split by (document, extractor setting), in order of first appearance."""
+def body_groups(run: Run, pending: Sequence[Pending]) -> list[BodyGroup]:
+    """The pending bodies split by (document, extractor setting), in order of
+    first appearance, in groups of at most `GROUP` bodies (a long history is
+    several jobs, so it is spread over the workers and held in parts)."""
     grouped: dict[tuple[str, str], list[Pending]] = {}
-    for job in batch:
+    for job in pending:
         grouped.setdefault((job.document_id, job.key), []).append(job)
     known = load.document_fingerprints(run.con, {document_id: key for document_id, key in grouped})
     raw_dir = str(run.raw.root)
     return [
-        BodyGroup(raw_dir, tuple(jobs), known.get(document_id, frozenset()))
+        BodyGroup(raw_dir, tuple(jobs[i : i + GROUP]), known.get(document_id, frozenset()))
         for (document_id, _key), jobs in grouped.items()
+        for i in range(0, len(jobs), GROUP)
     ]
 
 
 @task(name="extract-pending", cache_policy=NO_CACHE)
 def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
-    """Extract the pending bodies in batches; returns how many were really extracted.
+    """Extract the pending bodies; returns how many were really extracted.
 
-    Each batch is split into one job per document and setting (`read_group`):
-    every body is fingerprinted, and only the first body of each visible
-    text not already extracted is extracted. A body whose text was known
-    reuses that extraction's row (from this batch or the warehouse). One
-    commit per batch.
+    The bodies are split into jobs of one document and setting
+    (`body_groups`, `read_group`): every body is fingerprinted, and only the
+    first body of each visible text not already extracted is extracted. A
+    body whose text was known reuses that extraction's row (from its job or
+    the warehouse). The jobs stream through the pool, largest first, a few
+    ahead; results are committed every `CHUNK` bodies while the workers go
+    on, so no worker waits for a commit or for the last job of a batch.
     """
+    groups = sorted(body_groups(run, pending), key=lambda group: -len(group.jobs))
+    ahead = 2 * pool.workers + 2
+    results = pool.stream(read_group, groups, ahead, in_process=len(pending) < POOL_THRESHOLD)
     extracted = 0
-    batches = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
-    for batch in run.track(batches, "extraction batches", len(batches)):
-        groups = body_groups(run, batch)
-        results = pool.run_all(read_group, groups, cost=lambda group: len(group.jobs))
-        now = utcnow()
-        outcomes = [
+    outcomes: list[tuple[Pending, str, Extraction | None]] = []
+    for group, result in run.track(
+        zip(groups, results, strict=True), "extraction jobs", len(groups)
+    ):
+        outcomes.extend(
             (job, fingerprint, extraction)
-            for group, result in zip(groups, results, strict=True)
             for job, (fingerprint, extraction) in zip(group.jobs, result, strict=True)
-        ]
-        made: dict[tuple[str, str], load.ExtractionRow] = {}
-        texts: dict[str, str] = {}
-        own: list[load.ExtractionRow | None] = []  # the row of each body extracted now
-        for job, fingerprint, extraction in outcomes:
-            if extraction is None:
-                own.append(None)
-                continue
-            text_sha256 = extraction.text_sha256  # hashes the text: once
-            row = load.ExtractionRow(
-                raw_sha256=job.raw_sha256,
-                extractor_key=job.key,
-                status=extraction.status,
-                extracted_at=now,
-                reason=extraction.reason,
-                text_sha256=text_sha256,
-                title=extraction.title,
-                language=extraction.language,
-                fingerprint=fingerprint,
-            )
-            own.append(row)
-            made.setdefault((fingerprint, job.key), row)
-            if text_sha256 is not None:
-                texts[text_sha256] = extraction.text
-        missing: dict[str, set[str]] = {}
-        for job, fingerprint, extraction in outcomes:
-            if extraction is None and (fingerprint, job.key) not in made:
-                missing.setdefault(job.key, set()).add(fingerprint)
-        for key, prints in missing.items():
-            found = load.known_fingerprints(run.con, prints, key)
-            made.update({(fp, key): row for fp, row in found.items()})
-        # a reused body gets the row of its visible text, under its own hash
-        out = [
-            row
-            or dataclasses.replace(
-                made[(fingerprint, job.key)], raw_sha256=job.raw_sha256, extracted_at=now
-            )
-            for (job, fingerprint, _extraction), row in zip(outcomes, own, strict=True)
-        ]
-        load.record_extractions(run.con, out, texts)
-        done = sum(1 for row in own if row is not None)
-        run.count("extracted", done)
-        run.count("extraction_reused", len(out) - done)
-        extracted += done
-    return extracted
+        )
+        if len(outcomes) >= CHUNK:
+            extracted += record_outcomes(run, outcomes)
+            outcomes = []
+    return extracted + record_outcomes(run, outcomes)
+
+
+def record_outcomes(run: Run, outcomes: Sequence[tuple[Pending, str, Extraction | None]]) -> int:
+    """Record a batch of `read_group` outcomes in one commit; how many were extracted."""
+    if not outcomes:
+        return 0
+    now = utcnow()
+    made: dict[tuple[str, str], load.ExtractionRow] = {}
+    texts: dict[str, str] = {}
+    own: list[load.ExtractionRow | None] = []  # the row of each body extracted now
+    for job, fingerprint, extraction in outcomes:
+        if extraction is None:
+            own.append(None)
+            continue
+        text_sha256 = extraction.text_sha256  # hashes the text: once
+        row = load.ExtractionRow(
+            raw_sha256=job.raw_sha256,
+            extractor_key=job.key,
+            status=extraction.status,
+            extracted_at=now,
+            reason=extraction.reason,
+            text_sha256=text_sha256,
+            title=extraction.title,
+            language=extraction.language,
+            fingerprint=fingerprint,
+        )
+        own.append(row)
+        made.setdefault((fingerprint, job.key), row)
+        if text_sha256 is not None:
+            texts[text_sha256] = extraction.text
+    missing: dict[str, set[str]] = {}
+    for job, fingerprint, extraction in outcomes:
+        if extraction is None and (fingerprint, job.key) not in made:
+            missing.setdefault(job.key, set()).add(fingerprint)
+    for key, prints in missing.items():
+        found = load.known_fingerprints(run.con, prints, key)
+        made.update({(fp, key): row for fp, row in found.items()})
+    # a reused body gets the row of its visible text, under its own hash
+    out = [
+        row
+        or dataclasses.replace(
+            made[(fingerprint, job.key)], raw_sha256=job.raw_sha256, extracted_at=now
+        )
+        for (job, fingerprint, _extraction), row in zip(outcomes, own, strict=True)
+    ]
+    load.record_extractions(run.con, out, texts)
+    done = sum(1 for row in own if row is not None)
+    run.count("extracted", done)
+    run.count("extraction_reused", len(out) - done)
+    return done
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The process flow gives the same tables with one worker and with two.
 
-Documents are built in worker processes with provisional clause numbers and
+Bodies are extracted in streamed jobs committed as they come back, and
+documents are built in worker processes with provisional clause numbers and
 loaded in batches (flows/process.py); this checks, on the demo archive, that
 none of that shows in the result: every base table, ids included, is equal
 to a one-worker run's.
@@ -34,6 +35,9 @@ def test_two_workers_and_small_batches_give_the_tables_of_one_worker(
         one, one_counts = _build(tmp_path / "one", archive, 1)
         monkeypatch.setattr(process_mod, "DOCUMENT_BATCH", 1)
         monkeypatch.setattr(process_mod, "POOL_THRESHOLD", 1)
+        # extraction in jobs of two bodies, committed every three outcomes
+        monkeypatch.setattr(process_mod, "GROUP", 2)
+        monkeypatch.setattr(process_mod, "CHUNK", 3)
         two, two_counts = _build(tmp_path / "two", archive, 2)
     assert one_counts["documents_rebuilt"] == two_counts["documents_rebuilt"] >= 2
     assert one_counts["versions"] == two_counts["versions"] > 3
