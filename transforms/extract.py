@@ -608,6 +608,9 @@ def _write(el, out: _Writer, depth: int = 0) -> None:
         if action != _INLINE:
             out.flush()
         child_depth = depth + 1 if action == _LIST else depth
+        # the children's loop is written out here, in the list item and in
+        # `_write_emphasis` rather than shared: one Python frame per level of
+        # nesting, so a page 600 levels deep still fits the recursion limit
         parts = out.parts
         text = el.text
         if text:
@@ -732,17 +735,6 @@ def html_to_markdown(elements: Iterable) -> str:
 
 # --------------------------------------------------------------------------
 # main text without selectors
-
-_MAIN_CANDIDATES = (
-    "main",
-    "[role=main]",
-    "article",
-    "#content",
-    "#main",
-    ".content",
-    "#main-content",
-)
-
 
 _PREFORMATTED = ("pre", "textarea", "listing", "plaintext", "xmp")
 _LINE_BREAKS = re.compile(r"[ \t]*[\r\n]+[ \t]*")

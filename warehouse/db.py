@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -87,6 +89,18 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyCon
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN, then COMMIT, or ROLLBACK when the block raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Apply the migrations not yet recorded; each in its own transaction."""
     con.execute(
@@ -98,17 +112,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for migration in migrations():
         if migration.number in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(migration.sql)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                 [migration.number, migration.name, datetime.now(UTC)],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(migration.number)
     return applied
 
@@ -127,15 +136,10 @@ def create_views(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool
     held = con.execute("SELECT views_sha256 FROM view_state").fetchall()
     if not force and held == [(sha,)]:
         return False
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("CREATE SCHEMA IF NOT EXISTS analyst")
         for _name, sql in views:
             con.execute(sql)
         con.execute("DELETE FROM view_state")
         con.execute("INSERT INTO view_state VALUES (?, ?)", [sha, datetime.now(UTC)])
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return True

@@ -15,6 +15,7 @@ import pyarrow as pa
 from transforms.records import DocumentSpec, Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
 from warehouse.clauses import ClauseHistory, ClauseRows, replace_clause_rows
+from warehouse.db import transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +103,6 @@ class PageCapture:
 def capture_id_for(source: str, url: str, captured_at: datetime) -> str:
     """A capture id derived from what identifies the observation."""
     return sha256_hex(f"{source}|{url}|{captured_at.isoformat()}")[:24]
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def _arrow(
