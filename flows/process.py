@@ -347,24 +347,32 @@ def build_document(job: DocumentJob) -> BuiltDocument:
     return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
-def document_inputs(run: Run) -> dict[str, tuple[str, list[load.PageCapture]]]:
-    """For every document: the hash of what its versions are built from, and those captures."""
+def document_inputs(run: Run) -> dict[str, str]:
+    """For every document: the hash of what its versions are built from (the
+    extractor key, the clause layer, the page count and its captures'
+    `load.capture_digests`). Captures are fetched only for the documents
+    whose hash moved (`changed_captures`)."""
     specs = {run.document_ids[spec.key]: spec for spec in run.specs}
     keys = {document_id: extractor_key(spec) for document_id, spec in specs.items()}
-    out = {}
-    for document_id, captures in load.page_captures(run.con, keys).items():
-        spec = specs[document_id]
-        inputs = sha256_hex(
+    digests = load.capture_digests(run.con, keys)
+    return {
+        document_id: sha256_hex(
             json.dumps(
-                [keys[document_id], CLAUSE_LAYER, len(spec.urls)]
-                + [
-                    [c.capture_id, c.page, c.http_status, c.is_truncated, c.status, c.text_sha256]
-                    for c in captures
-                ]
+                [keys[document_id], CLAUSE_LAYER, len(spec.urls), digests.get(document_id, "")]
             )
         )
-        out[document_id] = (inputs, captures)
-    return out
+        for document_id, spec in specs.items()
+    }
+
+
+def changed_captures(run: Run, document_ids: Sequence[str]) -> dict[str, list[load.PageCapture]]:
+    """The captures of these documents, with their extractions, in time order."""
+    if not document_ids:
+        return {}
+    specs = {run.document_ids[spec.key]: spec for spec in run.specs}
+    return load.page_captures(
+        run.con, {document_id: extractor_key(specs[document_id]) for document_id in document_ids}
+    )
 
 
 def document_jobs(
@@ -437,10 +445,15 @@ def process(settings: Settings | None = None) -> dict[str, int]:
                 extract_pending(run, quote(pending), pool)
             built = load.built_inputs(run.con)
             inputs = document_inputs(run)
-            changed = [
-                (spec, document_id, *inputs[document_id])
+            moved = [
+                (spec, document_id)
                 for spec in run.specs
-                if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id][0]
+                if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id]
+            ]
+            captures = changed_captures(run, [document_id for _spec, document_id in moved])
+            changed = [
+                (spec, document_id, inputs[document_id], captures[document_id])
+                for spec, document_id in moved
             ]
             if changed:
                 pool = pool or Pool(settings.workers)

@@ -243,6 +243,39 @@ def test_document_fingerprints_are_per_document_and_extractor_key(con):
     assert load.document_fingerprints(con, {"D-00002": "k2"}) == {"D-00002": frozenset()}
 
 
+def test_capture_digests_move_with_what_a_build_reads_and_only_then(con):
+    load.sync_registry(con, [spec(slug="a"), spec(slug="b"), spec(slug="c")], T0)
+    shas = [c * 64 for c in "ab"]
+    load.record_captures(con, [_capture(0, raw=shas[0]), _capture(1, raw=shas[1])])
+    keys = {"D-00001": "k1", "D-00002": "k1"}
+    # straight after record_captures, whose last fetchone leaves a result
+    # open: DuckDB would refuse to register `_keys` unless it is completed
+    first = load.capture_digests(con, keys)
+    # a document with no stored capture has no digest
+    assert set(first) == {"D-00001"} and len(first["D-00001"]) == 64
+    # an extraction under another key, or of another document's body, moves nothing
+    load.record_extractions(con, [load.ExtractionRow(shas[0], "k2", "ok", T0)], {})
+    assert load.capture_digests(con, keys) == first
+    # extracting a body (status and text) moves it, and so does its second body
+    load.record_extractions(
+        con, [load.ExtractionRow(shas[0], "k1", "ok", T0, text_sha256="t" * 64)], {}
+    )
+    extracted = load.capture_digests(con, keys)
+    assert extracted["D-00001"] != first["D-00001"]
+    load.record_extractions(con, [load.ExtractionRow(shas[1], "k1", "empty", T0)], {})
+    both = load.capture_digests(con, keys)
+    assert both["D-00001"] not in (first["D-00001"], extracted["D-00001"])
+    # the same rows give the same digest; another key reads other extractions
+    assert load.capture_digests(con, keys) == both
+    assert load.capture_digests(con, {"D-00001": "k2"}) != both
+    # a new capture of the document moves it, one of another document does not
+    load.record_captures(con, [_capture(5, "D-00002", raw=shas[0])])
+    after = load.capture_digests(con, keys)
+    assert after["D-00001"] == both["D-00001"] and "D-00002" in after
+    load.record_captures(con, [_capture(2, raw=shas[1])])
+    assert load.capture_digests(con, keys)["D-00001"] != both["D-00001"]
+
+
 def test_replace_documents_swaps_a_batch_in_one_transaction(con):
     load.sync_registry(con, [spec(slug="a"), spec(slug="b")], T0)
     load.record_captures(con, [_capture(0, "D-00001"), _capture(1, "D-00002")])

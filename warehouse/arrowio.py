@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pyarrow as pa
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, arrow: pa.Table) -> Iterator[None]:
+    """`arrow` readable as the relation `name` inside the block.
+
+    DuckDB refuses to register while a result of `execute` is unread (a
+    `fetchone` leaves one), so that result is run to its end first.
+    """
+    con.complete()
+    con.register(name, arrow)
+    try:
+        yield
+    finally:
+        con.unregister(name)
 
 
 def insert_arrow(
@@ -14,8 +32,5 @@ def insert_arrow(
         return
     columns = ", ".join(arrow.column_names)
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
-    con.register("_incoming", arrow)
-    try:
+    with registered(con, "_incoming", arrow):
         con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _incoming")
-    finally:
-        con.unregister("_incoming")

@@ -14,6 +14,7 @@ from transforms.diff import is_formatting_only
 from transforms.lineage import LedgerEntry, TracedVersion
 from transforms.records import Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
+from warehouse.arrowio import registered
 
 TS = pa.timestamp("us", tz="UTC")
 
@@ -65,14 +66,11 @@ def replace_clause_rows(
                 "text_sha256": rows.ledger["text_sha256"],
             }
         )
-        con.register("_ledger_keys", keys)
-        try:
+        with registered(con, "_ledger_keys", keys):
             con.execute(
                 "DELETE FROM clause_ledger l USING _ledger_keys k "
                 "WHERE l.document_id = k.document_id AND l.text_sha256 = k.text_sha256"
             )
-        finally:
-            con.unregister("_ledger_keys")
         _insert(con, "clause_ledger", _table(rows.ledger, _LEDGER_TYPES), or_ignore=False)
     ids = list(document_ids)
     for table in ("clause_versions", "changes", "clauses"):

@@ -4,8 +4,8 @@ transaction, in bulk through Arrow, with bound values only."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from transforms.records import DocumentSpec, Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
+from warehouse.arrowio import registered
 from warehouse.clauses import ClauseHistory, ClauseRows, replace_clause_rows
 from warehouse.db import transaction
 
@@ -258,16 +259,10 @@ def mark_verified(con: duckdb.DuckDBPyConnection, document_id: str, at: datetime
 # ---------------------------------------------------------------- extraction
 
 
-@contextmanager
-def _keys(con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]) -> Iterator[None]:
+def _keys(con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]) -> AbstractContextManager[None]:
     """Register {document_id: extractor_key} as the relation `_keys`."""
-    con.register(
-        "_keys", pa.table({"document_id": list(keys), "extractor_key": list(keys.values())})
-    )
-    try:
-        yield
-    finally:
-        con.unregister("_keys")
+    table = pa.table({"document_id": list(keys), "extractor_key": list(keys.values())})
+    return registered(con, "_keys", table)
 
 
 def pending_extractions(
@@ -329,6 +324,27 @@ def page_captures(
     for document_id, *row in rows:
         out[document_id].append(PageCapture(*row))
     return out
+
+
+def capture_digests(con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]) -> dict[str, str]:
+    """For each of these documents that has stored captures: the SHA-256 of
+    what its versions are built from, the `page_captures` fields that a
+    build reads (capture id, page, HTTP status, truncation, extraction status
+    and text hash), in the same order. Computed in the database: a run with
+    nothing new fetches no capture row.
+    """
+    with _keys(con, keys):
+        return dict(
+            con.execute(
+                "SELECT c.document_id, sha256(string_agg(concat_ws(' ', c.capture_id, c.page, "
+                "  coalesce(CAST(c.http_status AS VARCHAR), '-'), c.is_truncated, "
+                "  coalesce(e.status, '-'), coalesce(e.text_sha256, '-')), chr(10) "
+                "  ORDER BY c.captured_at, c.page, c.capture_id)) "
+                "FROM captures c JOIN _keys k USING (document_id) LEFT JOIN extractions e "
+                "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
+                "WHERE c.raw_sha256 IS NOT NULL GROUP BY c.document_id"
+            ).fetchall()
+        )
 
 
 def document_fingerprints(
@@ -499,7 +515,7 @@ def start_run(
     parameters: Mapping[str, object],
 ) -> None:
     con.execute(
-        "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL, NULL)",
+        "INSERT INTO runs VALUES (?, ?, ?, NULL, 'running', ?, NULL, NULL)",
         [run_id, flow, started_at, json.dumps(parameters, default=str, sort_keys=True)],
     )
 
