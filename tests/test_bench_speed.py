@@ -224,5 +224,13 @@ def test_each_worker_count_reports_its_median_run(prefect_harness, tmp_path):
     assert run["repeats"] == 3 and len(each) == 3 and each == sorted(each)
     assert run["snapshots_per_s"] == each[1] == result["snapshots_per_s_1_worker"]
     assert run["counts"]["versions"] >= 2
+    # the re-run is the median of several, each of which found nothing to do
+    reruns = run["rerun_s_each"]
+    assert len(reruns) == speed.RERUNS and reruns == sorted(reruns)
+    assert run["rerun_s"] == reruns[speed.RERUNS // 2]
+    # (from the unrounded seconds)
+    assert result["rerun_ratio"] == pytest.approx(run["rerun_s"] / run["process_s"], rel=0.02)
+    assert "documents_rebuilt" not in run["rerun_counts"]
+    assert run["rerun_counts"]["documents_unchanged"] == run["counts"]["documents"]
     with pytest.raises(ValueError, match="repeats"):
         speed.measure_speed(corpus, repeats=0, work_dir=tmp_path / "none")
