@@ -198,7 +198,7 @@ STAGES: dict[tuple[str, str], str] = {
     ("warehouse/load.py", "replace_documents"): "load",
     ("warehouse/load.py", "pending_extractions"): "warehouse reads",
     ("warehouse/load.py", "page_captures"): "warehouse reads",
-    ("warehouse/load.py", "capture_digests"): "warehouse reads",
+    ("warehouse/load.py", "capture_states"): "warehouse reads",
     ("warehouse/load.py", "known_fingerprints"): "warehouse reads",
     ("warehouse/load.py", "load_texts"): "warehouse reads",
     ("warehouse/rawstore.py", "get"): "raw store reads",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -347,22 +347,26 @@ def build_document(job: DocumentJob) -> BuiltDocument:
     return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
-def document_inputs(run: Run) -> dict[str, str]:
+def document_inputs(run: Run, states: Mapping[str, load.CaptureState]) -> dict[str, str]:
     """For every document: the hash of what its versions are built from (the
-    extractor key, the clause layer, the page count and its captures'
-    `load.capture_digests`). Captures are fetched only for the documents
+    extractor key, the clause layer, the page count and its captures' digest,
+    `load.capture_states`). Captures are fetched only for the documents
     whose hash moved (`changed_captures`)."""
-    specs = {run.document_ids[spec.key]: spec for spec in run.specs}
-    keys = {document_id: extractor_key(spec) for document_id, spec in specs.items()}
-    digests = load.capture_digests(run.con, keys)
-    return {
-        document_id: sha256_hex(
-            json.dumps(
-                [keys[document_id], CLAUSE_LAYER, len(spec.urls), digests.get(document_id, "")]
-            )
+    out = {}
+    for spec in run.specs:
+        document_id = run.document_ids[spec.key]
+        state = states.get(document_id)
+        digest = state.digest if state else ""
+        out[document_id] = sha256_hex(
+            json.dumps([extractor_key(spec), CLAUSE_LAYER, len(spec.urls), digest])
         )
-        for document_id, spec in specs.items()
-    }
+    return out
+
+
+def capture_states(run: Run) -> dict[str, load.CaptureState]:
+    """`load.capture_states` of every document, under its extractor setting."""
+    keys = {run.document_ids[spec.key]: extractor_key(spec) for spec in run.specs}
+    return load.capture_states(run.con, keys)
 
 
 def changed_captures(run: Run, document_ids: Sequence[str]) -> dict[str, list[load.PageCapture]]:
@@ -438,13 +442,16 @@ def process(settings: Settings | None = None) -> dict[str, int]:
     with open_run(settings, "process", {}) as run:
         pool: Pool | None = None
         try:
-            pending = pending_bodies(run)
+            states = capture_states(run)
+            # the body list is read only when a capture waits for its extraction
+            pending = pending_bodies(run) if any(s.unextracted for s in states.values()) else []
             if pending:
                 pool = Pool(settings.workers)
                 # quoted: Prefect would otherwise walk every element looking for futures
                 extract_pending(run, quote(pending), pool)
+                states = capture_states(run)
             built = load.built_inputs(run.con)
-            inputs = document_inputs(run)
+            inputs = document_inputs(run, states)
             moved = [
                 (spec, document_id)
                 for spec in run.specs

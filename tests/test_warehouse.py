@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import subprocess
 import sys
@@ -217,6 +218,12 @@ def test_registry_edits_reach_the_documents_table(con):
         "JOIN platforms p USING (platform_id)"
     ).fetchone()
     assert row == ("renamed", "Terms of Service", ["https://acme.test/new"], ["main"], "Acme Corp")
+    # the same registry again: the same ids, nothing written
+    assert load.sync_registry(con, [moved], T0) == {"acme/a": "D-00001"}
+    # only the platform's name edited: that reaches the table too
+    renamed = dataclasses.replace(moved, platform_name="ACME Inc.")
+    assert load.sync_registry(con, [renamed], T0) == {"acme/a": "D-00001"}
+    assert con.execute("SELECT name FROM platforms").fetchall() == [("ACME Inc.",)]
 
 
 def test_document_fingerprints_are_per_document_and_extractor_key(con):
@@ -243,37 +250,44 @@ def test_document_fingerprints_are_per_document_and_extractor_key(con):
     assert load.document_fingerprints(con, {"D-00002": "k2"}) == {"D-00002": frozenset()}
 
 
-def test_capture_digests_move_with_what_a_build_reads_and_only_then(con):
+def test_capture_states_move_with_what_a_build_reads_and_only_then(con):
     load.sync_registry(con, [spec(slug="a"), spec(slug="b"), spec(slug="c")], T0)
     shas = [c * 64 for c in "ab"]
     load.record_captures(con, [_capture(0, raw=shas[0]), _capture(1, raw=shas[1])])
     keys = {"D-00001": "k1", "D-00002": "k1"}
+
+    def state(keys=keys):  # (digest, captures waiting for an extraction) by document
+        return {d: (s.digest, s.unextracted) for d, s in load.capture_states(con, keys).items()}
+
     # straight after record_captures, whose last fetchone leaves a result
     # open: DuckDB would refuse to register `_keys` unless it is completed
-    first = load.capture_digests(con, keys)
-    # a document with no stored capture has no digest
-    assert set(first) == {"D-00001"} and len(first["D-00001"]) == 64
-    # an extraction under another key, or of another document's body, moves nothing
+    first = state()
+    # a document with no stored capture has no state
+    assert set(first) == {"D-00001"} and len(first["D-00001"][0]) == 64
+    assert first["D-00001"][1] == 2
+    # an extraction under another key moves nothing
     load.record_extractions(con, [load.ExtractionRow(shas[0], "k2", "ok", T0)], {})
-    assert load.capture_digests(con, keys) == first
+    assert state() == first
+    assert state({"D-00001": "k2"})["D-00001"][1] == 1
     # extracting a body (status and text) moves it, and so does its second body
     load.record_extractions(
         con, [load.ExtractionRow(shas[0], "k1", "ok", T0, text_sha256="t" * 64)], {}
     )
-    extracted = load.capture_digests(con, keys)
-    assert extracted["D-00001"] != first["D-00001"]
+    extracted = state()
+    assert extracted["D-00001"][0] != first["D-00001"][0] and extracted["D-00001"][1] == 1
     load.record_extractions(con, [load.ExtractionRow(shas[1], "k1", "empty", T0)], {})
-    both = load.capture_digests(con, keys)
-    assert both["D-00001"] not in (first["D-00001"], extracted["D-00001"])
+    both = state()
+    assert both["D-00001"][0] not in (first["D-00001"][0], extracted["D-00001"][0])
+    assert both["D-00001"][1] == 0
     # the same rows give the same digest; another key reads other extractions
-    assert load.capture_digests(con, keys) == both
-    assert load.capture_digests(con, {"D-00001": "k2"}) != both
+    assert state() == both
+    assert state({"D-00001": "k2"})["D-00001"][0] != both["D-00001"][0]
     # a new capture of the document moves it, one of another document does not
     load.record_captures(con, [_capture(5, "D-00002", raw=shas[0])])
-    after = load.capture_digests(con, keys)
-    assert after["D-00001"] == both["D-00001"] and "D-00002" in after
+    after = state()
+    assert after["D-00001"] == both["D-00001"] and after["D-00002"][1] == 0
     load.record_captures(con, [_capture(2, raw=shas[1])])
-    assert load.capture_digests(con, keys)["D-00001"] != both["D-00001"]
+    assert state()["D-00001"][0] != both["D-00001"][0]
 
 
 def test_replace_documents_swaps_a_batch_in_one_transaction(con):

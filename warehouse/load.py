@@ -136,6 +136,17 @@ def sync_registry(
     ).fetchall()
     known = {f"{p}/{s}": d for d, p, s, *_ in rows}
     current = {d: (n, t, tuple(u), tuple(sel), tuple(rem)) for d, _p, _s, n, t, u, sel, rem in rows}
+
+    def held(spec: DocumentSpec) -> bool:
+        wanted = (spec.name, spec.terms_type, spec.urls, spec.select, spec.remove)
+        return (
+            platforms.get(spec.platform) == spec.platform_name
+            and spec.key in known
+            and current[known[spec.key]] == wanted
+        )
+
+    if all(held(spec) for spec in specs):
+        return {spec.key: known[spec.key] for spec in specs}  # no transaction to open
     with transaction(con):
         for spec in specs:
             if platforms.get(spec.platform) == spec.platform_name:
@@ -326,25 +337,35 @@ def page_captures(
     return out
 
 
-def capture_digests(con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]) -> dict[str, str]:
-    """For each of these documents that has stored captures: the SHA-256 of
-    what its versions are built from, the `page_captures` fields that a
-    build reads (capture id, page, HTTP status, truncation, extraction status
-    and text hash), in the same order. Computed in the database: a run with
-    nothing new fetches no capture row.
+@dataclass(frozen=True, slots=True)
+class CaptureState:
+    """What processing needs to know of one document's stored captures."""
+
+    digest: str  # SHA-256 of what its versions are built from (see `capture_states`)
+    unextracted: int  # captures whose body its extractor setting has not read yet
+
+
+def capture_states(
+    con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]
+) -> dict[str, CaptureState]:
+    """For each of these documents that has stored captures, in one query:
+    the SHA-256 of the `page_captures` fields that a build reads (capture id,
+    page, HTTP status, truncation, extraction status and text hash, in the
+    same order), and how many captures still wait for an extraction.
+    Computed in the database: a run with nothing new fetches no capture row.
     """
     with _keys(con, keys):
-        return dict(
-            con.execute(
-                "SELECT c.document_id, sha256(string_agg(concat_ws(' ', c.capture_id, c.page, "
-                "  coalesce(CAST(c.http_status AS VARCHAR), '-'), c.is_truncated, "
-                "  coalesce(e.status, '-'), coalesce(e.text_sha256, '-')), chr(10) "
-                "  ORDER BY c.captured_at, c.page, c.capture_id)) "
-                "FROM captures c JOIN _keys k USING (document_id) LEFT JOIN extractions e "
-                "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
-                "WHERE c.raw_sha256 IS NOT NULL GROUP BY c.document_id"
-            ).fetchall()
-        )
+        rows = con.execute(
+            "SELECT c.document_id, sha256(string_agg(concat_ws(' ', c.capture_id, c.page, "
+            "  coalesce(CAST(c.http_status AS VARCHAR), '-'), c.is_truncated, "
+            "  coalesce(e.status, '-'), coalesce(e.text_sha256, '-')), chr(10) "
+            "  ORDER BY c.captured_at, c.page, c.capture_id)), "
+            "  count(*) FILTER (WHERE e.raw_sha256 IS NULL) "
+            "FROM captures c JOIN _keys k USING (document_id) LEFT JOIN extractions e "
+            "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
+            "WHERE c.raw_sha256 IS NOT NULL GROUP BY c.document_id"
+        ).fetchall()
+    return {document_id: CaptureState(digest, n) for document_id, digest, n in rows}
 
 
 def document_fingerprints(
