@@ -4,6 +4,7 @@ on small hand-written pages."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import io
 import re
@@ -1231,7 +1232,10 @@ def test_an_extractor_error_is_recorded_not_raised():
     assert result.status == "extractor_error"
     assert result.reason.startswith("RecursionError") and result.text == ""
     _fingerprint, combined = fingerprint_and_extract(body, content_type="text/html", url=URL)
-    assert combined == result
+    # the same record by either entry point; the error's message names the
+    # operation that hit the limit, which depends on the callers' stack depth
+    assert combined is not None and combined.reason.startswith("RecursionError")
+    assert dataclasses.replace(combined, reason=None) == dataclasses.replace(result, reason=None)
     # a bad selector is still a registry error, raised whatever the page
     with pytest.raises(ValueError, match="bad CSS selector"):
         extract(body, select=["p[["])
