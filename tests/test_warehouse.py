@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from transforms.records import DocumentSpec, Observation, sha256_hex
 from transforms.versions import build_versions
 from warehouse import load
+from warehouse.arrowio import registered
 from warehouse.db import WarehouseLocked, WarehouseMissing, migrations, open_warehouse
 from warehouse.export import export_parquet
 from warehouse.rawstore import RawStore, RawStoreError
@@ -248,6 +250,15 @@ def test_document_fingerprints_are_per_document_and_extractor_key(con):
     assert found == {"D-00001": frozenset({"fp-a"}), "D-00002": frozenset({"fp-c"})}
     assert load.document_fingerprints(con, {"D-00001": "k2"}) == {"D-00001": frozenset({"fp-b"})}
     assert load.document_fingerprints(con, {"D-00002": "k2"}) == {"D-00002": frozenset()}
+
+
+def test_a_relation_is_registered_and_dropped_around_unread_results(con):
+    con.execute("SELECT * FROM range(100000)").fetchone()  # leaves a result unread
+    with registered(con, "_numbers", pa.table({"n": [1, 2, 3]})):
+        assert con.execute("SELECT sum(n) FROM _numbers").fetchone() == (6,)
+        con.execute("SELECT * FROM range(100000)").fetchone()  # and again inside
+    with pytest.raises(duckdb.CatalogException):
+        con.execute("SELECT * FROM _numbers")
 
 
 def test_capture_states_move_with_what_a_build_reads_and_only_then(con):

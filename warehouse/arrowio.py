@@ -13,14 +13,16 @@ import pyarrow as pa
 def registered(con: duckdb.DuckDBPyConnection, name: str, arrow: pa.Table) -> Iterator[None]:
     """`arrow` readable as the relation `name` inside the block.
 
-    DuckDB refuses to register while a result of `execute` is unread (a
-    `fetchone` leaves one), so that result is run to its end first.
+    DuckDB refuses to register or unregister while a result of `execute` is
+    unread (a `fetchone` leaves one), so such a result is run to its end
+    first, before and after the block.
     """
     con.complete()
     con.register(name, arrow)
     try:
         yield
     finally:
+        con.complete()
         con.unregister(name)
 
 
