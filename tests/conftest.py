@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,23 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _own_random_for_websocket_pings() -> None:
+    """Prefect's events client pings its websocket from a background thread,
+    and websockets draws the ping payload from the global `random`. When that
+    lands while Hypothesis generates an example, Hypothesis warns that a
+    strategy used `random` (HypothesisDeprecationWarning). The payload needs
+    no shared state, so websockets gets a generator of its own."""
+    try:
+        from websockets.asyncio import connection
+    except ImportError:  # another websockets layout: the warning may come back, nothing breaks
+        return
+    if getattr(connection, "random", None) is random:
+        connection.random = random.Random()  # type: ignore[assignment]
+
+
+_own_random_for_websocket_pings()
 
 
 @pytest.fixture(scope="session")
