@@ -347,26 +347,33 @@ def build_document(job: DocumentJob) -> BuiltDocument:
     return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
+def _inputs_head(spec: DocumentSpec) -> str:
+    """The start of a document's inputs (`document_inputs`), before its captures."""
+    return json.dumps([extractor_key(spec), CLAUSE_LAYER, len(spec.urls)])[:-1]
+
+
+def capture_states(run: Run) -> dict[str, load.CaptureState]:
+    """`load.capture_states` of every document that has captures."""
+    keys = {
+        run.document_ids[spec.key]: (extractor_key(spec), _inputs_head(spec)) for spec in run.specs
+    }
+    return load.capture_states(run.con, keys)
+
+
 def document_inputs(run: Run, states: Mapping[str, load.CaptureState]) -> dict[str, str]:
-    """For every document: the hash of what its versions are built from (the
-    extractor key, the clause layer, the page count and its captures' digest,
-    `load.capture_states`). Captures are fetched only for the documents
-    whose hash moved (`changed_captures`)."""
+    """For every document: the hash of what its versions are built from, the
+    SHA-256 of the JSON list [extractor key, clause layer, page count, then
+    per capture: capture id, page, HTTP status, truncated, extraction status,
+    text hash]. It is computed by `load.capture_states` inside DuckDB;
+    captures are fetched only for the documents whose hash moved
+    (`changed_captures`)."""
     out = {}
     for spec in run.specs:
         document_id = run.document_ids[spec.key]
         state = states.get(document_id)
-        digest = state.digest if state else ""
-        out[document_id] = sha256_hex(
-            json.dumps([extractor_key(spec), CLAUSE_LAYER, len(spec.urls), digest])
-        )
+        # a document with no stored capture: the list of the head alone
+        out[document_id] = state.inputs_sha256 if state else sha256_hex(_inputs_head(spec) + "]")
     return out
-
-
-def capture_states(run: Run) -> dict[str, load.CaptureState]:
-    """`load.capture_states` of every document, under its extractor setting."""
-    keys = {run.document_ids[spec.key]: extractor_key(spec) for spec in run.specs}
-    return load.capture_states(run.con, keys)
 
 
 def changed_captures(run: Run, document_ids: Sequence[str]) -> dict[str, list[load.PageCapture]]:

@@ -267,8 +267,11 @@ def test_capture_states_move_with_what_a_build_reads_and_only_then(con):
     load.record_captures(con, [_capture(0, raw=shas[0]), _capture(1, raw=shas[1])])
     keys = {"D-00001": "k1", "D-00002": "k1"}
 
-    def state(keys=keys):  # (digest, captures waiting for an extraction) by document
-        return {d: (s.digest, s.unextracted) for d, s in load.capture_states(con, keys).items()}
+    def state(keys=keys):  # (inputs hash, captures waiting for an extraction) by document
+        heads = {d: (key, f'["{key}"') for d, key in keys.items()}
+        return {
+            d: (s.inputs_sha256, s.unextracted) for d, s in load.capture_states(con, heads).items()
+        }
 
     # straight after record_captures, whose last fetchone leaves a result
     # open: DuckDB would refuse to register `_keys` unless it is completed
@@ -299,6 +302,37 @@ def test_capture_states_move_with_what_a_build_reads_and_only_then(con):
     assert after["D-00001"] == both["D-00001"] and after["D-00002"][1] == 0
     load.record_captures(con, [_capture(2, raw=shas[1])])
     assert state()["D-00001"][0] != both["D-00001"][0]
+
+
+def test_capture_states_hash_is_json_dumps_of_the_head_and_the_captures(con):
+    load.sync_registry(con, [spec(slug="a"), spec(slug="b")], T0)
+    shas = [c * 64 for c in "abc"]
+    cut = dataclasses.replace(_capture(2, raw=shas[2]), is_truncated=True, http_status=None)
+    load.record_captures(
+        con, [_capture(0, raw=shas[0]), _capture(1, raw=shas[1]), cut, _capture(3, "D-00002")]
+    )
+    load.record_extractions(
+        con,
+        [
+            load.ExtractionRow(shas[0], "v7:k", "ok", T0, text_sha256="t" * 64),
+            load.ExtractionRow(shas[1], "v7:k", "not_document", T0, reason="a wall"),
+        ],
+        {},
+    )
+    head = json.dumps(["v7:k", "3", 2])[:-1]
+    states = load.capture_states(con, {"D-00001": ("v7:k", head), "D-00002": ("v7:k", head)})
+    # the reference: json.dumps over the rows page_captures returns, in its order
+    captures = load.page_captures(con, {"D-00001": "v7:k", "D-00002": "v7:k"})
+    for document_id, rows in captures.items():
+        listed = ["v7:k", "3", 2] + [
+            [c.capture_id, c.page, c.http_status, c.is_truncated, c.status, c.text_sha256]
+            for c in rows
+        ]
+        assert states[document_id].inputs_sha256 == sha256_hex(json.dumps(listed))
+    assert states["D-00001"].unextracted == 1 and states["D-00002"].unextracted == 1
+    # the rows hold every kind of value: null status and text, null HTTP status, true
+    fields = {(c.http_status, c.is_truncated, c.status) for c in captures["D-00001"]}
+    assert fields == {(200, False, "ok"), (200, False, "not_document"), (None, True, None)}
 
 
 def test_replace_documents_swaps_a_batch_in_one_transaction(con):

@@ -341,31 +341,48 @@ def page_captures(
 class CaptureState:
     """What processing needs to know of one document's stored captures."""
 
-    digest: str  # SHA-256 of what its versions are built from (see `capture_states`)
+    inputs_sha256: str  # what its versions are built from (see `capture_states`)
     unextracted: int  # captures whose body its extractor setting has not read yet
 
 
 def capture_states(
-    con: duckdb.DuckDBPyConnection, keys: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, keys: Mapping[str, tuple[str, str]]
 ) -> dict[str, CaptureState]:
     """For each of these documents that has stored captures, in one query:
-    the SHA-256 of the `page_captures` fields that a build reads (capture id,
-    page, HTTP status, truncation, extraction status and text hash, in the
-    same order), and how many captures still wait for an extraction.
-    Computed in the database: a run with nothing new fetches no capture row.
+    its inputs hash, and how many of its captures still wait for an
+    extraction. Computed in the database: a run with nothing new fetches no
+    capture row.
+
+    `keys` maps each document id to (extractor key, head): the hash is the
+    SHA-256 of `head`, then for each capture in `page_captures` order
+    `, ["<capture id>", <page>, <HTTP status>, <truncated>, "<status>",
+    "<text hash>"]` (JSON, `null` for a missing value), then `]`. That is
+    `json.dumps` of the head's list with the captures appended, for these
+    fields: capture ids and text hashes are hex and statuses plain words,
+    so none needs escaping.
     """
-    with _keys(con, keys):
+    table = pa.table(
+        {
+            "document_id": list(keys),
+            "extractor_key": [key for key, _head in keys.values()],
+            "head": [head for _key, head in keys.values()],
+        }
+    )
+    with registered(con, "_heads", table):
         rows = con.execute(
-            "SELECT c.document_id, sha256(string_agg(concat_ws(' ', c.capture_id, c.page, "
-            "  coalesce(CAST(c.http_status AS VARCHAR), '-'), c.is_truncated, "
-            "  coalesce(e.status, '-'), coalesce(e.text_sha256, '-')), chr(10) "
-            "  ORDER BY c.captured_at, c.page, c.capture_id)), "
+            "SELECT c.document_id, sha256(any_value(k.head) || string_agg("
+            "  ', [\"' || c.capture_id || '\", ' || c.page || ', ' "
+            "  || coalesce(CAST(c.http_status AS VARCHAR), 'null') || ', ' "
+            "  || CASE WHEN c.is_truncated THEN 'true' ELSE 'false' END || ', ' "
+            "  || coalesce('\"' || e.status || '\"', 'null') || ', ' "
+            "  || coalesce('\"' || e.text_sha256 || '\"', 'null') || ']', '' "
+            "  ORDER BY c.captured_at, c.page, c.capture_id) || ']'), "
             "  count(*) FILTER (WHERE e.raw_sha256 IS NULL) "
-            "FROM captures c JOIN _keys k USING (document_id) LEFT JOIN extractions e "
+            "FROM captures c JOIN _heads k USING (document_id) LEFT JOIN extractions e "
             "  ON e.raw_sha256 = c.raw_sha256 AND e.extractor_key = k.extractor_key "
             "WHERE c.raw_sha256 IS NOT NULL GROUP BY c.document_id"
         ).fetchall()
-    return {document_id: CaptureState(digest, n) for document_id, digest, n in rows}
+    return {document_id: CaptureState(sha, n) for document_id, sha, n in rows}
 
 
 def document_fingerprints(
