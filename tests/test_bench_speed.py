@@ -231,6 +231,7 @@ def test_each_worker_count_reports_its_median_run(prefect_harness, tmp_path):
     # (from the unrounded seconds)
     assert result["rerun_ratio"] == pytest.approx(run["rerun_s"] / run["process_s"], rel=0.02)
     assert "documents_rebuilt" not in run["rerun_counts"]
+    assert run["rerun_work_each"] == [0] * speed.RERUNS
     assert run["rerun_counts"]["documents_unchanged"] == run["counts"]["documents"]
     with pytest.raises(ValueError, match="repeats"):
         speed.measure_speed(corpus, repeats=0, work_dir=tmp_path / "none")
