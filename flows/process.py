@@ -376,14 +376,14 @@ def document_inputs(run: Run, states: Mapping[str, load.CaptureState]) -> dict[s
     return out
 
 
-def changed_captures(run: Run, document_ids: Sequence[str]) -> dict[str, list[load.PageCapture]]:
-    """The captures of these documents, with their extractions, in time order."""
-    if not document_ids:
+def changed_captures(
+    run: Run, documents: Sequence[tuple[DocumentSpec, str]]
+) -> dict[str, list[load.PageCapture]]:
+    """The captures of these (spec, document id), with their extractions, in time order."""
+    if not documents:
         return {}
-    specs = {run.document_ids[spec.key]: spec for spec in run.specs}
-    return load.page_captures(
-        run.con, {document_id: extractor_key(specs[document_id]) for document_id in document_ids}
-    )
+    keys = {document_id: extractor_key(spec) for spec, document_id in documents}
+    return load.page_captures(run.con, keys)
 
 
 def document_jobs(
@@ -464,7 +464,7 @@ def process(settings: Settings | None = None) -> dict[str, int]:
                 for spec in run.specs
                 if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id]
             ]
-            captures = changed_captures(run, [document_id for _spec, document_id in moved])
+            captures = changed_captures(run, moved)
             changed = [
                 (spec, document_id, inputs[document_id], captures[document_id])
                 for spec, document_id in moved

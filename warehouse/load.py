@@ -136,21 +136,20 @@ def sync_registry(
     ).fetchall()
     known = {f"{p}/{s}": d for d, p, s, *_ in rows}
     current = {d: (n, t, tuple(u), tuple(sel), tuple(rem)) for d, _p, _s, n, t, u, sel, rem in rows}
-
-    def held(spec: DocumentSpec) -> bool:
-        wanted = (spec.name, spec.terms_type, spec.urls, spec.select, spec.remove)
-        return (
-            platforms.get(spec.platform) == spec.platform_name
-            and spec.key in known
-            and current[known[spec.key]] == wanted
-        )
-
-    if all(held(spec) for spec in specs):
+    renamed = [spec for spec in specs if platforms.get(spec.platform) != spec.platform_name]
+    edited = [
+        spec
+        for spec in specs
+        if spec.key not in known
+        or current[known[spec.key]]
+        != (spec.name, spec.terms_type, spec.urls, spec.select, spec.remove)
+    ]
+    if not renamed and not edited:
         return {spec.key: known[spec.key] for spec in specs}  # no transaction to open
     with transaction(con):
-        for spec in specs:
+        for spec in renamed:
             if platforms.get(spec.platform) == spec.platform_name:
-                continue
+                continue  # an earlier entry of the platform wrote its name
             con.execute(
                 "INSERT INTO platforms VALUES (?, ?) ON CONFLICT (platform_id) DO UPDATE SET name = excluded.name",
                 [spec.platform, spec.platform_name],
@@ -159,11 +158,8 @@ def sync_registry(
         last = con.execute(
             "SELECT coalesce(max(CAST(substr(document_id, 3) AS INTEGER)), 0) FROM documents"
         ).fetchone()[0]
-        for spec in specs:
+        for spec in edited:
             if spec.key in known:
-                wanted = (spec.name, spec.terms_type, spec.urls, spec.select, spec.remove)
-                if current[known[spec.key]] == wanted:
-                    continue
                 con.execute(
                     "UPDATE documents SET name = ?, terms_type = ?, urls = ?, select_css = ?, remove_css = ? "
                     "WHERE document_id = ?",
