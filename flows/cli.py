@@ -389,10 +389,11 @@ def cmd_clause(args: argparse.Namespace) -> int:
         con.close()
     if not rows:
         raise WarehouseError(f"no clause {args.clause_id!r}")
-    console.rule(f"{args.clause_id} — one entry per version it appears in (UTC)")
+    console.rule(f"{args.clause_id} — one entry per version it appears in or left (UTC)")
     previous = None
     for version_id, valid_from, valid_to, heading, _label, text, change, diff_text in rows:
-        console.print(f"[bold]{_day(valid_from)} → {_day(valid_to)}[/] {version_id}  {heading}")
+        where = escape(heading or "")
+        console.print(f"[bold]{_day(valid_from)} → {_day(valid_to)}[/] {version_id}  {where}")
         if change and previous is not None:
             shown = _diff_markup(diff_text) if console.is_terminal else escape(diff_text)
             console.print(f"  [yellow]{change}[/]: " + shown, soft_wrap=True)
@@ -510,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="call the archive even before its Retry-After time"
     )
     command("process", cmd_process, "extract text and rebuild versions")
-    p = command("export", cmd_export, "write every table to Parquet with a manifest")
+    p = command("export", cmd_export, "write the analyst tables to Parquet with a manifest")
     p.add_argument("--out", default=None, help="output directory (default: <data-dir>/export)")
     p = command("sql", cmd_sql, "run a query on the warehouse, read-only", registry=False)
     p.add_argument("query")
@@ -534,7 +535,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_rebuild,
         "re-derive every table from the raw store into a fresh database and compare",
     )
-    p.add_argument("--out", default=None, help="where to build (default: <data-dir>/rebuild/)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="database file to build (default: <data-dir>/rebuild/clausetrail.duckdb)",
+    )
     p.add_argument(
         "--replace", action="store_true", help="swap the rebuilt database in when identical"
     )

@@ -95,7 +95,7 @@ class Run:
 def open_run(settings: Settings, flow: str, parameters: dict[str, object]) -> Iterator[Run]:
     """Open the warehouse, sync the registry and record the run; close it on exit."""
     specs = load_registry(settings.sources)
-    con = open_warehouse(settings.database)
+    con = open_warehouse(settings.database, wait_seconds=settings.lock_wait_seconds)
     try:
         run_id = f"{flow}-{utcnow():%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
         load.start_run(con, run_id, flow, utcnow(), parameters)

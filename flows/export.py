@@ -1,4 +1,5 @@
-"""`export`: write every table to Parquet, hive-partitioned by platform."""
+"""`export`: write the tables of `warehouse.export.EXPORTS` to Parquet, hive-partitioned
+by platform."""
 
 from __future__ import annotations
 

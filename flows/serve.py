@@ -2,7 +2,9 @@
 
 The same schedules as prefect.yaml, served without a worker. Every
 deployment writes to the one DuckDB file, so each is limited to one
-concurrent run, and their times do not overlap.
+concurrent run, their times do not overlap, and a run that finds the file
+held by another (a backfill running late) waits for it up to
+`SCHEDULED_LOCK_WAIT` seconds instead of failing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from flows.export import export
 from flows.process import process
 from flows.settings import Settings
 
+SCHEDULED_LOCK_WAIT = 6 * 3600  # the same as CLAUSETRAIL_LOCK_WAIT_SECONDS in prefect.yaml
+
 SCHEDULES = {
     # name: (flow, cron in UTC)
     "daily-capture": (capture, "0 5 * * *"),
@@ -25,7 +29,10 @@ SCHEDULES = {
 
 
 def deployments(settings: Settings) -> list:
-    """One deployment per schedule; the settings travel as a parameter."""
+    """One deployment per schedule; the settings travel as a parameter (with
+    `SCHEDULED_LOCK_WAIT` unless the settings name a wait of their own)."""
+    if "lock_wait_seconds" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"lock_wait_seconds": SCHEDULED_LOCK_WAIT})
     params = {"settings": settings.model_dump(mode="json")}
     return [
         flow_.to_deployment(name=name, cron=cron, parameters=params, concurrency_limit=1)

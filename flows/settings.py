@@ -30,7 +30,9 @@ class Settings(BaseModel):
         Path("data"), description="where the DuckDB file, raw store and exports live"
     )
     sources: Path = Field(
-        Path("sources.yaml"), description="the registry of platforms and documents"
+        Path("sources.yaml"),
+        description="the registry of platforms and documents "
+        "(from_env: <data_dir>/sources.yaml when that file exists)",
     )
     wayback_base: str = Field(
         "https://web.archive.org", description="archive base URL (CDX + id_ replay)"
@@ -51,6 +53,11 @@ class Settings(BaseModel):
         2, description="processes for extraction and document builds, threads for fetching"
     )
     progress: bool = Field(True, description="show progress bars on a terminal")
+    lock_wait_seconds: float = Field(
+        0.0,
+        description="how long a run waits for another writer to release the DuckDB file "
+        "(0 = fail at once; the scheduled deployments wait 6 hours)",
+    )
     database_file: Path | None = Field(
         None, description="DuckDB file (default: <data_dir>/clausetrail.duckdb)"
     )
@@ -76,6 +83,12 @@ class Settings(BaseModel):
             if key in environ:
                 values[name] = environ[key]
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if "sources" not in values:
+            # a data folder that carries its own registry (the demo's, an
+            # import's copy) is processed with it, not with ./sources.yaml
+            data_dir = Path(str(values.get("data_dir", cls.model_fields["data_dir"].default)))
+            if (data_dir / "sources.yaml").is_file():
+                values["sources"] = data_dir / "sources.yaml"
         return cls(**values)
 
 

@@ -77,3 +77,38 @@ def demo_run(prefect_harness, tmp_path_factory):
         "first_log": first_log,
         "second_log": second_log,
     }
+
+
+@pytest.fixture
+def hold_database():
+    """Start a process that holds a DuckDB file for writing until its stdin is
+    closed (or the test ends); returns the `subprocess.Popen`."""
+    import subprocess
+    import sys
+
+    started: list[subprocess.Popen] = []
+
+    def start(path: Path) -> subprocess.Popen:
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+                "print('ok', flush=True); sys.stdin.read()",
+                str(path),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(holder)
+        assert holder.stdout.readline().strip() == "ok"
+        return holder
+
+    yield start
+    for holder in started:
+        holder.kill()
+        holder.wait()
+        for stream in (holder.stdin, holder.stdout):
+            stream.close()
+

@@ -91,6 +91,36 @@ def test_history_diff_and_clause_commands(demo_run, capsys):
     assert "no clause" in capsys.readouterr().err
 
 
+def test_clause_history_shows_a_removal_between_two_appearances(demo_run, capsys):
+    db = demo_run["settings"].database
+    # a clause removed in one version and added back in a later one
+    clause_id, removed_in = _rows(
+        db,
+        "SELECT r.clause_id, r.to_version_id FROM changes r JOIN changes a "
+        "ON a.clause_id = r.clause_id AND a.kind = 'added' AND a.changed_at > r.changed_at "
+        "WHERE r.kind = 'removed' ORDER BY r.changed_at, r.clause_id LIMIT 1",
+    )[0]
+    history = _rows(
+        db,
+        "SELECT version_id, change, text FROM analyst.clause_history(?)",
+        [clause_id],
+    )
+    appearances = _rows(
+        db, "SELECT count(*) FROM clause_versions WHERE clause_id = ?", [clause_id]
+    )[0][0]
+    removals = _rows(
+        db, "SELECT count(*) FROM changes WHERE clause_id = ? AND kind = 'removed'", [clause_id]
+    )[0][0]
+    assert len(history) == appearances + removals
+    kinds = [change for _, change, _ in history]
+    at = [version_id for version_id, _, _ in history].index(removed_in)
+    assert kinds[at] == "removed" and history[at][2] is None
+    assert "added" in kinds[at + 1 :]  # back later, after the removal
+    assert main(["--data-dir", str(demo_run["settings"].data_dir), "clause", clause_id]) == 0
+    out = capsys.readouterr().out
+    assert removed_in in out and "removed:" in out
+
+
 def test_rebuild_reproduces_every_id(demo_run, tmp_path):
     from flows.rebuild import rebuild
 
@@ -131,3 +161,20 @@ def test_history_found_later_renumbers_nothing(prefect_harness, tmp_path):
         settings.database, "SELECT count(*) FROM versions WHERE valid_from < '2023-01-01'"
     )
     assert older[0][0] > 0
+
+
+def test_a_write_command_on_the_demo_folder_keeps_the_demo_registry(
+    demo_run, tmp_path, repo_root, monkeypatch
+):
+    import shutil
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_run["settings"].data_dir, copy)
+    query = "SELECT document_id, platform_id, slug FROM documents"
+    before = _rows(copy / "clausetrail.duckdb", query)
+    # from the repository root, whose ./sources.yaml is the real registry
+    monkeypatch.chdir(repo_root)
+    assert (repo_root / "sources.yaml").is_file()
+    assert main(["--data-dir", str(copy), "process"]) == 0
+    after = _rows(copy / "clausetrail.duckdb", query)
+    assert sorted(after) == sorted(before) and len(before) >= 2

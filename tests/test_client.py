@@ -355,6 +355,7 @@ def parse_line_for(capture: ArchivedCapture):
     )
 
 
+@pytest.mark.faults
 def test_digest_mismatch_is_detected(client):
     record = parse_line_for(CAPTURES[2])
     wrong = dataclasses.replace(record, digest=CAPTURES[0].digest)
@@ -363,6 +364,7 @@ def test_digest_mismatch_is_detected(client):
     assert verify_digest(fetched.body, wrong.digest) == "mismatch"
 
 
+@pytest.mark.faults
 def test_replay_follows_the_redirect_to_the_nearest_capture(client, archive):
     record = dataclasses.replace(
         parse_line_for(CAPTURES[2]),

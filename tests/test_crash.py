@@ -186,32 +186,18 @@ def test_kill_then_rerun_ends_identical_to_an_uninterrupted_run(site, point, at)
 
 
 def test_a_second_writer_gets_a_clear_error_and_the_file_stays_intact(
-    site, prefect_harness, capsys
+    site, prefect_harness, capsys, hold_database
 ):
     """A flow run (process) while another process holds the DuckDB file for writing."""
     from flows.cli import main
 
     reference = site["root"] / "reference"
     database = reference / "clausetrail.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; con = duckdb.connect(sys.argv[1]); "
-            "print('ok', flush=True); sys.stdin.read()",
-            str(database),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
-        code = main(["--data-dir", str(reference), "process", "--sources", str(site["sources"])])
-        err = " ".join(capsys.readouterr().err.split())
-    finally:
-        holder.kill()
-        holder.wait()
+    holder = hold_database(database)
+    code = main(["--data-dir", str(reference), "process", "--sources", str(site["sources"])])
+    err = " ".join(capsys.readouterr().err.split())
+    holder.kill()
+    holder.wait()
     assert code == 2
     assert f"is open for writing by process {holder.pid}" in err
     assert "one writer at a time" in err

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from prefect import Flow
 
-from flows.serve import SCHEDULES, deployments
+from flows.serve import SCHEDULED_LOCK_WAIT, SCHEDULES, deployments
 from flows.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +24,9 @@ def test_prefect_yaml_entrypoints_import_as_flows_with_one_run_at_a_time():
         assert isinstance(flow, Flow), deployment["entrypoint"]
         assert Path(path).stem == flow.name  # one flow per file, named as deployed
         assert deployment["concurrency_limit"] == 1
+        # a run that finds the file held by another deployment's run waits for it
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert float(env["CLAUSETRAIL_LOCK_WAIT_SECONDS"]) == SCHEDULED_LOCK_WAIT
         assert deployment["schedules"][0]["timezone"] == "UTC"
         names.add(deployment["name"])
     assert names == set(SCHEDULES)
@@ -42,6 +45,10 @@ def test_serve_builds_the_same_schedules(tmp_path):
         crons = [s.schedule.cron for s in deployment.schedules]
         assert crons == [spec[deployment.name]["schedules"][0]["cron"]]
         assert deployment.parameters["settings"]["data_dir"] == str(tmp_path)
+        assert deployment.parameters["settings"]["lock_wait_seconds"] == SCHEDULED_LOCK_WAIT
+    # a wait the settings name is kept
+    mine = deployments(Settings(data_dir=tmp_path, lock_wait_seconds=5))
+    assert {d.parameters["settings"]["lock_wait_seconds"] for d in mine} == {5}
 
 
 def test_settings_come_from_the_environment_and_the_cli_wins(tmp_path):

@@ -1172,6 +1172,7 @@ ODD_PAGES = {
 SENTENCE = "We keep your data for thirty days and never sell it to anyone. " * 12
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("where", list(ODD_PAGES))
 @pytest.mark.parametrize("ch", ["\x0c", "\x00", "\x01", "\x0b", "\x1f", "\ufffe", "\uffff"])
 def test_control_characters_read_as_white_space(where, ch):
@@ -1217,6 +1218,7 @@ def test_decoded_text_is_always_xml_safe(text):
             assert after == (" " if refused else before)
 
 
+@pytest.mark.faults
 def test_deeply_nested_page_keeps_its_text():
     for wrap in ("", "<main>"):
         nested = "<div>" * 300 + f"<p>{SENTENCE}</p>" + "</div>" * 300
@@ -1225,6 +1227,7 @@ def test_deeply_nested_page_keeps_its_text():
         assert "thirty days" in result.text
 
 
+@pytest.mark.faults
 def test_an_extractor_error_is_recorded_not_raised():
     nested = "<div>" * 1500 + f"<p>{SENTENCE}</p>" + "</div>" * 1500
     body = f"<html><body><main>{nested}</main></body></html>".encode()

@@ -116,6 +116,7 @@ def test_collapse_on_texts_without_headings():
     assert is_collapse("anything", "") is None
 
 
+@pytest.mark.faults
 def test_language_guess_is_sure_or_silent():
     from transforms.quality import guess_language
 

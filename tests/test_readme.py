@@ -42,6 +42,34 @@ def test_every_clausetrail_command_in_the_readme_parses():
         parser.parse_args(argv)
 
 
+def _subcommands(parser) -> dict:
+    return next(a for a in parser._actions if a.dest == "command").choices
+
+
+def test_every_command_and_flag_in_the_readme_tables_exists():
+    """Usage patterns (`clausetrail run [--from ...] [--no-live]`) in the
+    tables and the prose: each subcommand exists and takes each flag named."""
+    parser = build_parser()
+    subcommands = _subcommands(parser)
+    usages = []
+    for row in re.findall(r"^\| (`clausetrail [^|]*?`(?: / `[^`]+`)*) ", README, re.M):
+        usages += [
+            u if u.startswith("clausetrail ") else f"clausetrail {u}"
+            for u in re.findall(r"`([^`]+)`", row)
+        ]
+    usages += re.findall(r"`(clausetrail [^`]+)`", README)
+    assert len(usages) >= 15
+    for usage in usages:
+        words = [w for w in usage.split()[1:] if not w.startswith("-")]
+        name = words[0] if words and words[0] in subcommands else None
+        assert name or usage.split()[1].startswith("-"), usage
+        known = set(parser._option_string_actions)
+        if name:
+            known |= set(subcommands[name]._option_string_actions)
+        for flag in re.findall(r"(?<![\w-])--[a-z][\w-]*", usage):
+            assert flag in known, f"{usage}: {flag}"
+
+
 def test_make_targets_named_in_the_readme_exist():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     for target in set(re.findall(r"^make (\w+)", README, re.M)):

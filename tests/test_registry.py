@@ -84,3 +84,19 @@ def test_file_errors_name_the_file(tmp_path: Path):
     top.write_text("- just a list\n")
     with pytest.raises(RegistryError, match="'platforms' list"):
         load_registry(top)
+
+
+def test_a_data_folder_with_its_own_registry_is_read_with_it(tmp_path: Path):
+    from flows.settings import Settings
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    assert Settings.from_env({}, data_dir=folder).sources == Path("sources.yaml")
+    (folder / "sources.yaml").write_text("platforms: []\n")
+    assert Settings.from_env({}, data_dir=folder).sources == folder / "sources.yaml"
+    env = {"CLAUSETRAIL_DATA_DIR": str(folder)}
+    assert Settings.from_env(env).sources == folder / "sources.yaml"
+    # a registry named on the command line or in the environment still wins
+    named = {"CLAUSETRAIL_SOURCES": "elsewhere.yaml"}
+    assert Settings.from_env(named, data_dir=folder).sources == Path("elsewhere.yaml")
+    assert Settings.from_env({}, data_dir=folder, sources="x.yaml").sources == Path("x.yaml")

@@ -1,7 +1,5 @@
 import dataclasses
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -173,28 +171,51 @@ def test_export_is_partitioned_readable_and_manifested(con, tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
-def test_second_writer_gets_a_clear_error_naming_the_holder(tmp_path: Path):
+@pytest.mark.faults
+def test_second_writer_gets_a_clear_error_naming_the_holder(tmp_path: Path, hold_database):
     path = tmp_path / "w.duckdb"
     open_warehouse(path).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); time.sleep(30)",
-            str(path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = hold_database(path)
+    with pytest.raises(WarehouseLocked) as err:
+        open_warehouse(path)
+    assert f"open for writing by process {holder.pid}. " in str(err.value)
+    assert "one writer at a time" in str(err.value)
+    # told to wait, and the holder never lets go: the error says how long it waited
+    with pytest.raises(WarehouseLocked) as err:
+        open_warehouse(path, wait_seconds=1)
+    assert f"process {holder.pid} (still, after waiting 1 s)" in str(err.value)
+    assert err.value.holder == str(holder.pid)
+
+
+@pytest.mark.faults
+def test_a_writer_told_to_wait_opens_the_file_once_the_holder_lets_go(
+    tmp_path: Path, hold_database
+):
+    import logging
+
+    path = tmp_path / "w.duckdb"
+    open_warehouse(path).close()
+    holder = hold_database(path)
+    said: list[str] = []
+
+    class LetGo(logging.Handler):
+        """The holder lets go when the writer says it waits (so it was refused once)."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            said.append(record.getMessage())
+            holder.stdin.close()
+
+    handler = LetGo(level=logging.WARNING)
+    logger = logging.getLogger("clausetrail")
+    logger.addHandler(handler)
     try:
-        assert holder.stdout.readline().strip() == "ok"
-        with pytest.raises(WarehouseLocked) as err:
-            open_warehouse(path)
-        assert str(holder.pid) in str(err.value)
-        assert "one writer at a time" in str(err.value)
+        con = open_warehouse(path, wait_seconds=120)
     finally:
-        holder.kill()
-        holder.wait()
+        logger.removeHandler(handler)
+    assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 1
+    con.close()
+    assert len(said) == 1
+    assert f"process {holder.pid}" in said[0] and "waiting up to 120 s" in said[0]
 
 
 def test_read_only_open_of_a_missing_file_says_what_to_do(tmp_path: Path):

@@ -1,14 +1,17 @@
 """The DuckDB file: opening it, migrating it, and the warehouse's errors.
 
 DuckDB allows one writer process at a time. `open_warehouse` turns DuckDB's
-lock error into a `WarehouseLocked` that names the process holding the file;
-readers open it read-only.
+lock error into a `WarehouseLocked` that names the process holding the file
+(after waiting up to `wait_seconds` for it to let go); readers open it
+read-only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+log = logging.getLogger("clausetrail")
 
 class WarehouseError(Exception):
     """Base of the warehouse's errors."""
@@ -26,12 +30,13 @@ class WarehouseError(Exception):
 class WarehouseLocked(WarehouseError):
     """Another process holds the write lock on the DuckDB file."""
 
-    def __init__(self, path: Path, holder: str | None, cause: str):
+    def __init__(self, path: Path, holder: str | None, cause: str, waited: float = 0.0):
         self.path = path
         self.holder = holder
         who = f"process {holder}" if holder else "another process"
+        after = f" (still, after waiting {waited:.0f} s)" if waited else ""
         super().__init__(
-            f"{path} is open for writing by {who}. DuckDB allows one writer at a time: "
+            f"{path} is open for writing by {who}{after}. DuckDB allows one writer at a time: "
             f"wait for that run to finish, or query the Parquet export instead. ({cause})"
         )
 
@@ -64,9 +69,19 @@ def views_sql() -> tuple[tuple[str, str], ...]:
     return tuple((e.name, e.read_text(encoding="utf-8")) for e in entries)
 
 
-def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+LOCK_POLL_SECONDS = (0.5, 10.0)  # the first and the longest pause between tries
+
+
+def open_warehouse(
+    path: Path, *, read_only: bool = False, wait_seconds: float = 0.0
+) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; a writer also migrates it and (re)creates the views
-    when their text changed (`create_views`)."""
+    when their text changed (`create_views`).
+
+    While another process holds the file, the open is tried again for up to
+    `wait_seconds` (pauses doubling from half a second to ten), then fails
+    with `WarehouseLocked`; 0 fails at once.
+    """
     path = Path(path)
     if read_only and not path.exists():
         raise WarehouseMissing(
@@ -74,14 +89,32 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyCon
         )
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as err:
-        message = str(err)
-        if "lock" in message.lower():
-            holder = re.search(r"PID (\d+)", message)
-            raise WarehouseLocked(path, holder[1] if holder else None, message) from err
-        raise WarehouseError(f"cannot open {path}: {message}") from err
+    started = time.monotonic()
+    pause, longest = LOCK_POLL_SECONDS
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as err:
+            message = str(err)
+            if "lock" not in message.lower():
+                raise WarehouseError(f"cannot open {path}: {message}") from err
+            found = re.search(r"PID (\d+)", message)
+            holder = found[1] if found else None
+            waited = time.monotonic() - started
+            if waited >= wait_seconds:
+                shown = waited if wait_seconds else 0.0
+                raise WarehouseLocked(path, holder, message, shown) from err
+            if pause == LOCK_POLL_SECONDS[0]:
+                who = f"process {holder}" if holder else "another process"
+                log.warning(
+                    "%s is open for writing by %s; waiting up to %.0f s for it to finish",
+                    path,
+                    who,
+                    wait_seconds,
+                )
+            time.sleep(min(pause, wait_seconds - waited))
+            pause = min(2 * pause, longest)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con)

@@ -1,4 +1,8 @@
-"""Parquet export: every table, hive-partitioned by platform, with a manifest.
+"""Parquet export: the tables in `EXPORTS`, hive-partitioned by platform, with a manifest.
+
+The bookkeeping tables (extractions, clause_ledger, backfill_cursors,
+document_state, schema_migrations, view_state) are not exported; the texts
+are, inside `versions.text`.
 
 The export is written into a staging folder next to the target and swapped
 in at the end, so readers never see half an export. `manifest.json` lists
@@ -59,7 +63,7 @@ def export_parquet(
     created_at: datetime,
     extra_tables: dict[str, str] | None = None,
 ) -> ExportResult:
-    """Write every table under `out_dir` and return what was written."""
+    """Write every table of `EXPORTS` under `out_dir` and return what was written."""
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.staging"
