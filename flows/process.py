@@ -36,6 +36,7 @@ from prefect.utilities.annotations import quote
 from flows.common import Run, open_run, utcnow
 from flows.settings import Settings
 from transforms import extract as extract_mod
+from transforms.classify import TAXONOMY_VERSION
 from transforms.clauses import split_clauses
 from transforms.dates import find_stated_date
 from transforms.lineage import LedgerEntry, trace_with_ledger
@@ -48,7 +49,9 @@ from warehouse import load
 from warehouse.clauses import ClauseHistory, ClauseRows
 from warehouse.rawstore import RawStore
 
-CLAUSE_LAYER = "3"  # bump when versioning, segmentation or alignment output can change
+# bump when versioning, segmentation or alignment output can change; a new
+# taxonomy (transforms.classify) relabels, so it rebuilds every document too
+CLAUSE_LAYER = f"3+labels{TAXONOMY_VERSION}"
 POOL_THRESHOLD = 8  # below this many pending bodies, extract in-process
 DOCUMENT_BATCH = 16  # document builds per committed transaction
 J = TypeVar("J")
@@ -417,6 +420,8 @@ def rebuild_versions(
     """
     if run.next_clause_number is None:  # read once per run, then carried
         run.next_clause_number = clause_store.next_clause_number(run.con)
+    # labels of an older taxonomy go before the builds insert this one's
+    clause_store.prune_labels(run.con)
     batch: list[load.DocumentBuild] = []
     # enough jobs in flight to keep the workers busy while a batch is written
     ahead = DOCUMENT_BATCH + 2 * pool.workers
@@ -436,6 +441,7 @@ def rebuild_versions(
             load.replace_documents(run.con, batch, utcnow())
             batch = []
     load.replace_documents(run.con, batch, utcnow())
+    clause_store.prune_labels(run.con)  # and those of texts no clause holds any more
     return len(changed)
 
 

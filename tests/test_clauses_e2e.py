@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from flows.cli import main
@@ -178,3 +180,47 @@ def test_a_write_command_on_the_demo_folder_keeps_the_demo_registry(
     assert main(["--data-dir", str(copy), "process"]) == 0
     after = _rows(copy / "clausetrail.duckdb", query)
     assert sorted(after) == sorted(before) and len(before) >= 2
+
+
+def test_the_demo_clauses_carry_labels_and_the_category_views_answer(demo_run):
+    db = demo_run["settings"].database
+    labelled = dict(
+        _rows(
+            db,
+            "SELECT category, list(DISTINCT matched ORDER BY matched) FROM analyst.clause_labels "
+            "WHERE document_id = 'D-00001' GROUP BY category",
+        )
+    )
+    assert {"ai_training", "feedback_license", "data_retention", "children"} <= set(labelled)
+    assert any("5 years" in m for m in labelled["data_retention"]), labelled["data_retention"]
+    # every label belongs to a clause text that a clause version holds
+    assert _rows(
+        db,
+        "SELECT count(*) FROM clause_labels l WHERE NOT EXISTS "
+        "(SELECT 1 FROM clause_versions cv WHERE cv.text_sha256 = l.text_sha256)",
+    ) == [(0,)]
+    # the training section: absent from the first version, carried since it appeared
+    first_training = _rows(
+        db,
+        "SELECT min(valid_from) FROM analyst.clause_labels "
+        "WHERE document_id = 'D-00001' AND category = 'ai_training'",
+    )[0][0]
+    first_version = _rows(
+        db, "SELECT min(valid_from) FROM versions WHERE document_id = 'D-00001'"
+    )[0][0]
+    assert first_version < first_training
+    before = _rows(
+        db,
+        "SELECT category FROM analyst.categories_at(?) WHERE document_id = 'D-00001'",
+        [first_training - timedelta(seconds=1)],
+    )
+    assert ("ai_training",) not in before and before
+    now = _rows(
+        db,
+        "SELECT since, clauses, severity FROM analyst.categories_at(now()) "
+        "WHERE document_id = 'D-00001' AND category = 'ai_training'",
+    )
+    # carried in every version since it appeared (edited and rolled back, never dropped)
+    assert now == [(first_training, now[0][1], "high")] and now[0][1] >= 1
+    unique = _rows(db, "SELECT DISTINCT platform_id FROM analyst.unique_categories_at(now())")
+    assert unique == [("lumen",)]  # the demo tracks one platform

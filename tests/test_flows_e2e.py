@@ -126,3 +126,7 @@ def test_parquet_export_holds_the_clause_tables(demo_run, con):
         exported = pq.read_table(out / table)
         assert exported.num_rows == con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         assert exported.num_rows > 0
+    # labels belong to clause texts, not to one platform: one unpartitioned file
+    labels = pq.read_table(out / "clause_labels" / "part-0.parquet")
+    assert labels.num_rows == con.execute("SELECT count(*) FROM clause_labels").fetchone()[0] > 0
+    assert set(labels.column("category").to_pylist()) >= {"ai_training", "data_retention"}

@@ -407,3 +407,28 @@ def test_views_are_recreated_only_when_their_text_changed(tmp_path: Path, monkey
     assert len(after) == 1 and after != before
     assert db.create_views(con) is False
     con.close()
+
+
+def test_prune_labels_drops_old_taxonomies_and_texts_no_clause_holds(con):
+    from transforms.classify import TAXONOMY_VERSION
+    from warehouse.clauses import prune_labels
+
+    con.execute(
+        "INSERT INTO clause_versions (clause_id, version_id, document_id, ordinal, heading_path, "
+        "kind, text, text_sha256, valid_from) VALUES "
+        "('P-000001', 'v1', 'D-00001', 0, [], 'paragraph', 'We sell data.', 'held', now())"
+    )
+    rows = [
+        ("held", "sale_of_data", TAXONOMY_VERSION),  # kept
+        ("held", "data_sharing", "0"),  # an older taxonomy
+        ("gone", "sale_of_data", TAXONOMY_VERSION),  # no clause version holds the text
+    ]
+    for sha, category, taxonomy in rows:
+        con.execute(
+            "INSERT INTO clause_labels VALUES (?, ?, 'high', 'r', 'm', [], ?)",
+            [sha, category, taxonomy],
+        )
+    prune_labels(con)
+    left = con.execute("SELECT text_sha256, category FROM clause_labels").fetchall()
+    assert left == [("held", "sale_of_data")]
+

@@ -10,6 +10,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from transforms.classify import TAXONOMY_VERSION, classify_clause
 from transforms.diff import is_formatting_only
 from transforms.lineage import LedgerEntry, TracedVersion
 from transforms.records import Version, sha256_hex
@@ -87,6 +88,18 @@ def replace_clause_rows(
         )
     ]
     _insert(con, "changes", _table(changes, _CH_TYPES), or_ignore=False)
+    # keyed by clause text: a text two documents share, or one labelled by an
+    # earlier run, is labelled once
+    _insert(con, "clause_labels", _table(rows.labels, _LABEL_TYPES), or_ignore=True)
+
+
+def prune_labels(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop labels of another taxonomy version and of texts no clause version holds."""
+    con.execute(
+        "DELETE FROM clause_labels WHERE taxonomy <> ? OR NOT EXISTS "
+        "(SELECT 1 FROM clause_versions cv WHERE cv.text_sha256 = clause_labels.text_sha256)",
+        [TAXONOMY_VERSION],
+    )
 
 
 _LEDGER_TYPES = {
@@ -107,6 +120,7 @@ _CV_TYPES = {
     "heading_path": pa.list_(pa.string()),
     "label": pa.string(),
 }
+_LABEL_TYPES = {"regulations": pa.list_(pa.string())}
 _CH_TYPES = {
     "changed_at": TS,
     "old_ordinal": pa.int32(),
@@ -178,6 +192,18 @@ class ClauseRows:
                 "diff_text",
                 "lineage_clause_id",
                 "is_formatting_only",
+            )
+        }
+        self.labels: dict[str, list] = {
+            k: []
+            for k in (
+                "text_sha256",
+                "category",
+                "severity",
+                "rule",
+                "matched",
+                "regulations",
+                "taxonomy",
             )
         }
 
@@ -254,6 +280,21 @@ class ClauseRows:
                 if change.lineage_clause_id and change.kind in ("added", "removed"):
                     # split from (added part) or merged into (removed part)
                     lineage.setdefault(change.clause_id, change.lineage_clause_id)
+        labelled: set[str] = set()
+        labels = self.labels
+        for traced in history.traced:
+            for clause in traced.clauses.clauses:
+                if clause.sha256 in labelled:
+                    continue
+                labelled.add(clause.sha256)
+                for label in classify_clause(clause.text):
+                    labels["text_sha256"].append(clause.sha256)
+                    labels["category"].append(label.category)
+                    labels["severity"].append(label.severity)
+                    labels["rule"].append(label.rule)
+                    labels["matched"].append(label.matched)
+                    labels["regulations"].append(list(label.regulations))
+                    labels["taxonomy"].append(TAXONOMY_VERSION)
         current = set(history.traced[-1].clauses.ids) if history.traced else set()
         for clause_id in first:
             self.clauses["clause_id"].append(clause_id)
@@ -271,6 +312,7 @@ class ClauseRows:
             (self.clauses, other.clauses),
             (self.cv, other.cv),
             (self.ch, other.ch),
+            (self.labels, other.labels),
         ):
             for name, values in theirs.items():
                 mine[name].extend(values)

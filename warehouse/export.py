@@ -45,7 +45,11 @@ EXPORTS: dict[str, str] = {
         "LEFT JOIN documents d USING (document_id)"
     ),
 }
-UNPARTITIONED: dict[str, str] = {"runs": "SELECT * FROM runs"}
+# clause labels belong to clause texts, which documents of several platforms can share
+UNPARTITIONED: dict[str, str] = {
+    "runs": "SELECT * FROM runs",
+    "clause_labels": "SELECT * FROM clause_labels",
+}
 
 
 @dataclass(frozen=True, slots=True)

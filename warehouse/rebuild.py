@@ -2,7 +2,7 @@
 
 Captures (what was observed, with the bytes in the raw store), documents
 (their issued ids), the clause-id ledger, and capture-time problems are
-inputs; everything else (extractions, texts, versions, clauses, changes) is
+inputs; everything else (extractions, texts, versions, clauses, changes, labels) is
 re-derived by the process flow. `compare` then checks that the derived
 tables came out the same.
 """
@@ -22,6 +22,7 @@ COMPARED = {
     "clause_versions": "clause_id, version_id, ordinal, text_sha256",
     "changes": "change_id, clause_id, kind, from_version_id, to_version_id",
     "clauses": "clause_id, document_id, first_seen_at, is_current",
+    "clause_labels": "text_sha256, category, severity, rule, matched, taxonomy",
 }
 
 
