@@ -1,6 +1,6 @@
 """The `clausetrail` command.
 
-Write commands (run, demo, capture, backfill, process, export, serve) run the
+Write commands (run, demo, capture, backfill, process, export, digest, serve) run the
 Prefect flows in-process. Read commands (sql, status) open the DuckDB file
 read-only and never import Prefect, so they answer in about a second.
 """
@@ -63,6 +63,14 @@ def _summary(settings: Settings, flows_summary: dict[str, dict] | None = None) -
     rows = [[name, counts[name]] for name in ("documents", "captures", "versions", "problems")]
     rows.append(["captures not usable (failed or rejected)", counts["unusable_captures"]])
     _print_table(f"clausetrail — {settings.database}", ["what", "count"], rows)
+    written = (flows_summary or {}).get("digest")
+    if written:
+        console.print(
+            f"digest: {written['path']} ({written['changes']} clause changes in "
+            f"{written['documents']} documents since {written['since'][:16]} UTC)",
+            markup=False,
+            highlight=False,
+        )
     unreachable = (flows_summary or {}).get("backfill", {}).get("unreachable")
     if unreachable:
         err_console.print(f"[yellow]{unreachable}. Check the network and run again.[/yellow]")
@@ -218,6 +226,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"Parquet export — {result['out']}", ["table", "rows"], sorted(result["rows"].items())
     )
     console.print(f"manifest: {result['manifest']}")
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    prefect_defaults()
+    from flows.digest import DigestError, digest
+
+    settings = _settings(args)
+    try:
+        result = digest(settings, since=args.since, out=args.out)
+    except DigestError as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        return 2
+    console.print(result["text"], markup=False, highlight=False, soft_wrap=True)
+    console.print(f"digest: {result['path']}", markup=False, highlight=False)
     return 0
 
 
@@ -477,7 +500,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if registry:
             p.add_argument(
-                "--sources", type=Path, default=None, help="registry file (default: sources.yaml)"
+                "--sources",
+                type=Path,
+                default=None,
+                help="registry file (default: <data-dir>/sources.yaml if it exists, "
+                "else sources.yaml)",
             )
             p.add_argument(
                 "--wayback-base",
@@ -492,7 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
         return p
 
-    p = command("run", cmd_run, "capture live pages, backfill Wayback captures, process, export")
+    p = command(
+        "run", cmd_run, "capture live pages, backfill Wayback captures, process, export, digest"
+    )
     p.add_argument("--from", dest="from_", default=None, help="Wayback timestamp prefix, e.g. 2023")
     p.add_argument("--to", default=None, help="Wayback timestamp prefix, e.g. 20251231")
     p.add_argument("--no-live", action="store_true", help="skip the live capture")
@@ -513,6 +542,15 @@ def build_parser() -> argparse.ArgumentParser:
     command("process", cmd_process, "extract text and rebuild versions")
     p = command("export", cmd_export, "write the analyst tables to Parquet with a manifest")
     p.add_argument("--out", default=None, help="output directory (default: <data-dir>/export)")
+    p = command("digest", cmd_digest, "the clause changes since the last digest, as Markdown")
+    p.add_argument(
+        "--since",
+        default=None,
+        help="start of the window, YYYY-MM-DD[THH:MM] UTC (default: the last digest's end)",
+    )
+    p.add_argument(
+        "--out", default=None, help="file to write (default: <data-dir>/digests/<end>.md)"
+    )
     p = command("sql", cmd_sql, "run a query on the warehouse, read-only", registry=False)
     p.add_argument("query")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")

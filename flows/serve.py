@@ -13,6 +13,7 @@ from prefect import serve
 
 from flows.backfill import backfill
 from flows.capture import capture
+from flows.digest import digest
 from flows.export import export
 from flows.process import process
 from flows.settings import Settings
@@ -25,6 +26,7 @@ SCHEDULES = {
     "daily-process": (process, "30 5 * * *"),
     "weekly-backfill": (backfill, "0 1 * * 0"),
     "daily-export": (export, "0 7 * * *"),
+    "daily-digest": (digest, "30 7 * * *"),
 }
 
 

@@ -1,4 +1,4 @@
-"""`track`: the whole job: live capture, Wayback backfill, processing, export."""
+"""`track`: the whole job: live capture, Wayback backfill, processing, export, digest."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from prefect import flow
 
 from flows.backfill import backfill
 from flows.capture import capture
+from flows.digest import digest
 from flows.export import export
 from flows.process import process
 from flows.settings import Settings
@@ -20,7 +21,8 @@ def track(
     wayback: bool = True,
     export_parquet: bool = True,
 ) -> dict[str, dict]:
-    """Capture, backfill, process and export; each step's counts are returned."""
+    """Capture, backfill, process, export and write the digest; each step's counts
+    are returned."""
     settings = settings or Settings.from_env()
     summary: dict[str, dict] = {}
     if live:
@@ -30,4 +32,6 @@ def track(
     summary["process"] = process(settings)
     if export_parquet:
         summary["export"] = export(settings)
+    written = digest(settings)
+    summary["digest"] = {k: written[k] for k in ("path", "since", "until", "changes", "documents")}
     return summary

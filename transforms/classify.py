@@ -268,7 +268,7 @@ CATEGORIES: tuple[Category, ...] = (
         (
             (
                 "suspend",
-                _near(r"suspend|terminate|disable|close", r"(?:your )?(?:account|access|use)", 6),
+                _near(r"suspend|terminate|disable|close", r"(?:your )?(?:accounts?|access|use)", 6),
             ),
         ),
         ("suspend", "terminat", "disable", "close"),

@@ -106,3 +106,45 @@ def version_changes(con: duckdb.DuckDBPyConnection, version_id: str) -> list[tup
         "WHERE to_version_id = ? ORDER BY kind, clause_id",
         [version_id],
     ).fetchall()
+
+
+def last_digest_until(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The end of the window of the last completed digest run (ISO text), if any."""
+    row = con.execute(
+        "SELECT json_extract_string(parameters, '$.until') FROM runs "
+        "WHERE flow = 'digest' AND status = 'completed' ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def digest_changes(con: duckdb.DuckDBPyConnection, since: object, until: object) -> list[tuple]:
+    """The clause changes that took effect in [since, until), each with the
+    labels of its old and new text: (platform, document id, document name,
+    version id, changed_at, kind, clause id, heading, diff text, formatting
+    only, categories, highest severity) in time, document and clause order."""
+    return con.execute(
+        """
+        WITH window_ AS (
+            SELECT * FROM analyst.changes WHERE changed_at >= ? AND changed_at < ?
+        ),
+        labelled AS (
+            SELECT w.to_version_id, w.clause_id, l.category, l.severity
+            FROM window_ w
+            JOIN main.clause_versions cv ON cv.clause_id = w.clause_id
+                 AND cv.version_id IN (w.to_version_id, w.from_version_id)
+            JOIN main.clause_labels l ON l.text_sha256 = cv.text_sha256
+        )
+        SELECT w.platform_id, w.document_id, w.document_name, w.to_version_id, w.changed_at,
+               w.kind, w.clause_id, w.heading, w.diff_text, w.is_formatting_only,
+               coalesce(list(DISTINCT l.category ORDER BY l.category)
+                        FILTER (WHERE l.category IS NOT NULL), []) AS categories,
+               CASE max(CASE l.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+                                        WHEN 'low' THEN 1 END)
+                    WHEN 3 THEN 'high' WHEN 2 THEN 'medium' WHEN 1 THEN 'low' END AS severity
+        FROM window_ w
+        LEFT JOIN labelled l ON l.to_version_id = w.to_version_id AND l.clause_id = w.clause_id
+        GROUP BY ALL
+        ORDER BY w.changed_at, w.document_id, w.clause_id, w.kind
+        """,
+        [since, until],
+    ).fetchall()
