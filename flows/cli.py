@@ -1,7 +1,7 @@
 """The `clausetrail` command.
 
-Write commands (run, demo, capture, backfill, process, export, digest, serve) run the
-Prefect flows in-process. Read commands (sql, status) open the DuckDB file
+Write commands (run, demo, capture, backfill, process, export, digest, import,
+import-warc, serve) run the Prefect flows in-process. Read commands (sql, status) open the DuckDB file
 read-only and never import Prefect, so they answer in about a second.
 """
 
@@ -474,6 +474,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_warc(args: argparse.Namespace) -> int:
+    from flows.warc_import import WarcImportError, import_warcs
+
+    settings = _settings(args)
+    try:
+        counts = import_warcs(settings, args.paths)
+    except WarcImportError as err:
+        err_console.print(f"[red]error:[/red] {err}")
+        return 2
+    _print_table(
+        "Imported WARC files",
+        ["what", "count"],
+        [
+            ["files", counts.files],
+            ["response and revisit records", counts.records],
+            ["of them, pages of registry documents", counts.matched],
+            ["new captures", counts.captures_added],
+            ["problems", counts.problems],
+        ],
+    )
+    if counts.problems:
+        err_console.print(
+            "[yellow]problems recorded: clausetrail sql "
+            "\"SELECT reason, detail FROM problems WHERE stage = 'import'\"[/yellow]"
+        )
+    console.print(f"next: clausetrail --data-dir {settings.data_dir} process")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     prefect_defaults()
     from flows.serve import serve_all
@@ -594,6 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("path", type=Path, help="folder with manifest.jsonl")
     p.add_argument("--selectors", action="store_true", help="keep the declared CSS selectors")
+    p = command(
+        "import-warc",
+        cmd_import_warc,
+        "import the registry documents' pages found in WARC files as captures",
+    )
+    p.add_argument("paths", type=Path, nargs="+", help="WARC files (.warc or .warc.gz)")
     command("serve", cmd_serve, "serve the scheduled deployments (no worker needed)")
     return parser
 

@@ -37,13 +37,17 @@ def test_the_digest_lists_labelled_changes_first_and_the_next_one_starts_where_i
     copy = tmp_path / "demo"
     shutil.copytree(demo_run["settings"].data_dir, copy)
     out = tmp_path / "first.md"
-    assert main(["--data-dir", str(copy), "digest", "--since", "2024-07-01", "--out", str(out)]) == 0
+    assert (
+        main(["--data-dir", str(copy), "digest", "--since", "2024-07-01", "--out", str(out)]) == 0
+    )
     text = out.read_text()
     assert f"digest: {out}" in capsys.readouterr().out
     assert text.startswith("# clausetrail digest, 2024-07-01 00:00 to ")
     # the privacy policy's July 2024 version: the 5-year retention and the
     # feedback licence, labelled, before the edit of the "last updated" line
-    section = text[text.index("## Lumen Privacy Policy (D-00001, lumen): new version on 2024-07-12") :]
+    section = text[
+        text.index("## Lumen Privacy Policy (D-00001, lumen): new version on 2024-07-12") :
+    ]
     section = section[: section.index("\n## ")] if "\n## " in section else section
     lines = [line for line in section.splitlines() if line.startswith("- **")]
     assert "data_retention" in lines[0] and "**high**" in lines[0]

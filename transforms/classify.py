@@ -49,7 +49,9 @@ class Category:
     triggers: tuple[str, ...]
 
 
-_CONTENT = r"content|data|conversations?|chats?|prompts?|inputs?|outputs?|information|messages|feedback"
+_CONTENT = (
+    r"content|data|conversations?|chats?|prompts?|inputs?|outputs?|information|messages|feedback"
+)
 _MODEL = r"models?|ai|artificial intelligence|machine learning|algorithms?|services?|products?"
 
 CATEGORIES: tuple[Category, ...] = (
@@ -142,7 +144,14 @@ CATEGORIES: tuple[Category, ...] = (
         "a control the user can use to refuse or stop a use of their data",
         (
             ("opt-out", r"\bopt(?:-| )?out\b"),
-            ("turn-off", _near(r"turn off|disable|switch off|withdraw", _CONTENT + r"|consent|setting|history|training", 6)),
+            (
+                "turn-off",
+                _near(
+                    r"turn off|disable|switch off|withdraw",
+                    _CONTENT + r"|consent|setting|history|training",
+                    6,
+                ),
+            ),
             ("object", r"\bright to object\b"),
         ),
         ("opt", "turn off", "disable", "switch off", "withdraw", "object"),
@@ -153,7 +162,14 @@ CATEGORIES: tuple[Category, ...] = (
         ("CCPA/CPRA",),
         "selling (or 'sharing' for ads) personal information",
         (
-            ("sell", _near(r"sell|sold|sale of", r"personal (?:information|data)|your (?:data|information)", 4)),
+            (
+                "sell",
+                _near(
+                    r"sell|sold|sale of",
+                    r"personal (?:information|data)|your (?:data|information)",
+                    4,
+                ),
+            ),
         ),
         ("sell", "sold", "sale of"),
     ),
@@ -180,7 +196,14 @@ CATEGORIES: tuple[Category, ...] = (
         ("GDPR",),
         "data moved to other countries",
         (
-            ("transfer-abroad", _near(r"transfer\w*|processed|stored", r"(?:other|outside|another) (?:countr\w+|jurisdictions?)|outside (?:the |your )?(?:eea|european|uk|country)", 8)),
+            (
+                "transfer-abroad",
+                _near(
+                    r"transfer\w*|processed|stored",
+                    r"(?:other|outside|another) (?:countr\w+|jurisdictions?)|outside (?:the |your )?(?:eea|european|uk|country)",
+                    8,
+                ),
+            ),
             ("sccs", r"\bstandard contractual clauses\b|\badequacy decision\b"),
         ),
         ("transfer", "processed", "stored", "contractual", "adequacy"),
@@ -206,8 +229,14 @@ CATEGORIES: tuple[Category, ...] = (
         ("COPPA", "GDPR"),
         "children's data and age limits",
         (
-            ("children", _near(r"children|child|minors?|kids", r"under (?:the age of )?\d+|parental|age", 8)),
-            ("age-limit", r"\b(?:under|at least|younger than|older than) (?:the age of )?(?:13|16|18)\b"),
+            (
+                "children",
+                _near(r"children|child|minors?|kids", r"under (?:the age of )?\d+|parental|age", 8),
+            ),
+            (
+                "age-limit",
+                r"\b(?:under|at least|younger than|older than) (?:the age of )?(?:13|16|18)\b",
+            ),
         ),
         ("child", "minor", "kids", "13", "16", "18"),
     ),
@@ -225,7 +254,10 @@ CATEGORIES: tuple[Category, ...] = (
         (),
         "disputes sent to binding arbitration, class actions waived",
         (
-            ("arbitration", r"\b(?:binding|individual) arbitration\b|\barbitrat\w+ (?:agreement|clause)\b"),
+            (
+                "arbitration",
+                r"\b(?:binding|individual) arbitration\b|\barbitrat\w+ (?:agreement|clause)\b",
+            ),
             ("class-waiver", r"\bclass(?:-| )action\b|\bclass (?:or|and) representative\b"),
         ),
         ("arbitrat", "class"),
@@ -236,8 +268,14 @@ CATEGORIES: tuple[Category, ...] = (
         (),
         "the platform's liability limited or its warranties disclaimed",
         (
-            ("limit", r"\blimitation of liability\b|\b(?:not|never) (?:be )?liable\b|\bliability (?:is|shall be) limited\b"),
-            ("as-is", r"\bas is\b|\bas available\b|\bdisclaim\w* (?:all )?(?:warranties|liability)"),
+            (
+                "limit",
+                r"\blimitation of liability\b|\b(?:not|never) (?:be )?liable\b|\bliability (?:is|shall be) limited\b",
+            ),
+            (
+                "as-is",
+                r"\bas is\b|\bas available\b|\bdisclaim\w* (?:all )?(?:warranties|liability)",
+            ),
         ),
         ("liab", "as is", "as available", "disclaim"),
     ),
@@ -256,7 +294,10 @@ CATEGORIES: tuple[Category, ...] = (
                     6,
                 ),
             ),
-            ("continued-use", _near(r"continued? (?:use|to use)", r"accept\w*|agree\w*|consent\w*", 12)),
+            (
+                "continued-use",
+                _near(r"continued? (?:use|to use)", r"accept\w*|agree\w*|consent\w*", 12),
+            ),
         ),
         ("chang", "modif", "updat", "amend", "revis", "continu"),
     ),
