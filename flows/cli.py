@@ -414,9 +414,10 @@ def cmd_clause(args: argparse.Namespace) -> int:
         raise WarehouseError(f"no clause {args.clause_id!r}")
     console.rule(f"{args.clause_id} — one entry per version it appears in or left (UTC)")
     previous = None
-    for version_id, valid_from, valid_to, heading, _label, text, change, diff_text in rows:
+    for version_id, valid_from, valid_to, heading, _label, text, change, diff_text, labels in rows:
         where = escape(heading or "")
-        console.print(f"[bold]{_day(valid_from)} → {_day(valid_to)}[/] {version_id}  {where}")
+        tags = f"  [cyan]\\[{', '.join(labels)}][/]" if labels else ""
+        console.print(f"[bold]{_day(valid_from)} → {_day(valid_to)}[/] {version_id}  {where}{tags}")
         if change and previous is not None:
             shown = _diff_markup(diff_text) if console.is_terminal else escape(diff_text)
             console.print(f"  [yellow]{change}[/]: " + shown, soft_wrap=True)

@@ -90,6 +90,11 @@ def test_the_retention_label_keeps_the_period_and_the_markup_is_read_through():
     assert label.matched == "keep chats for five years"
 
 
+def test_a_control_named_in_other_words_is_an_opt_out():
+    text = "You can turn this off at any time in your privacy settings."
+    assert "opt_out" in {label.category for label in classify_clause(text)}
+
+
 def test_labels_come_in_taxonomy_order_one_per_category():
     text = EXAMPLES["ai_training"] + " " + EXAMPLES["opt_out"] + " " + EXAMPLES["ai_training"]
     names = [label.category for label in classify_clause(text)]

@@ -89,6 +89,7 @@ def test_history_diff_and_clause_commands(demo_run, capsys):
     assert main(["--data-dir", data_dir, "clause", clause_id]) == 0
     out = capsys.readouterr().out
     assert clause_id in out and "modified" in out
+    assert "data_retention" in out  # the labels of the clause's text, per version
     assert main(["--data-dir", data_dir, "clause", "P-999999"]) == 2
     assert "no clause" in capsys.readouterr().err
 

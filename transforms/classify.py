@@ -147,14 +147,14 @@ CATEGORIES: tuple[Category, ...] = (
             (
                 "turn-off",
                 _near(
-                    r"turn off|disable|switch off|withdraw",
-                    _CONTENT + r"|consent|setting|history|training",
+                    r"turn (?:\w+ )?off|disable|switch (?:\w+ )?off|withdraw",
+                    _CONTENT + r"|consent|settings?|history|training",
                     6,
                 ),
             ),
             ("object", r"\bright to object\b"),
         ),
-        ("opt", "turn off", "disable", "switch off", "withdraw", "object"),
+        ("opt", "turn ", "disable", "switch ", "withdraw", "object"),
     ),
     Category(
         "sale_of_data",

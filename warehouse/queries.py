@@ -93,8 +93,8 @@ def version_clauses(con: duckdb.DuckDBPyConnection, version_id: str) -> list[tup
 
 def clause_history(con: duckdb.DuckDBPyConnection, clause_id: str) -> list[tuple]:
     return con.execute(
-        "SELECT version_id, valid_from, valid_to, heading, label, text, change, diff_text "
-        "FROM analyst.clause_history(?)",
+        "SELECT version_id, valid_from, valid_to, heading, label, text, change, diff_text, "
+        "categories FROM analyst.clause_history(?)",
         [clause_id],
     ).fetchall()
 

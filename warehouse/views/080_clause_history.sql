@@ -4,7 +4,8 @@
 -- modified, moved, or NULL when unchanged), and one row per version that
 -- removed it (change = 'removed', text NULL, diff_text the removed text), so
 -- a clause removed and later added back reads removed, then added. Oldest
--- first. Times: TIMESTAMPTZ, UTC.
+-- first; `categories` lists the labels of the clause's text in that version
+-- (clause_labels). Times: TIMESTAMPTZ, UTC.
 CREATE OR REPLACE MACRO analyst.clause_history(clause) AS TABLE
 SELECT *
 FROM (
@@ -18,7 +19,12 @@ FROM (
         cv.label,
         cv.text,
         ch.kind AS change,
-        ch.diff_text
+        ch.diff_text,
+        (
+            SELECT list(l.category ORDER BY l.category)
+            FROM main.clause_labels l
+            WHERE l.text_sha256 = cv.text_sha256
+        ) AS categories
     FROM analyst.clause_versions cv
     LEFT JOIN main.changes ch ON ch.clause_id = cv.clause_id AND ch.to_version_id = cv.version_id
     WHERE cv.clause_id = clause
@@ -33,7 +39,8 @@ FROM (
         NULL,
         NULL,
         ch.kind,
-        ch.diff_text
+        ch.diff_text,
+        NULL
     FROM main.changes ch
     JOIN main.versions v ON v.version_id = ch.to_version_id
     WHERE ch.clause_id = clause AND ch.kind = 'removed'
