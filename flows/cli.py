@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -251,8 +252,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from warehouse.db import open_warehouse
 
     settings = _settings(args)
+    if not args.query.strip():
+        err_console.print("[red]error:[/red] the query is empty")
+        return 2
     con = open_warehouse(settings.database, read_only=True)
     try:
+        # read-only means no file either: COPY ... TO, ATTACH, read_csv and
+        # the like could otherwise overwrite a raw blob or the export
+        con.execute("SET enable_external_access = false")
         columns, rows = queries.run_query(con, args.query)
     except duckdb.Error as err:
         err_console.print(f"[red]error:[/red] {err}")
@@ -367,6 +374,8 @@ def _version_clauses(con, version_id: str):  # type: ignore[no-untyped-def]
 def cmd_diff(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
+    import duckdb
+
     from transforms.lineage import changes_between
     from warehouse import queries
     from warehouse.db import WarehouseError
@@ -378,6 +387,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
         to = args.to or datetime.now(UTC).isoformat()
         ends = []
         for when in (args.from_, to):
+            try:  # checked first: with no version to compare, DuckDB never casts it
+                queries.as_time(con, when)
+            except duckdb.ConversionException as err:
+                raise WarehouseError(
+                    f"{when!r} is not a time: give a UTC date or time such as 2023-01-01 "
+                    "or 2023-01-01T12:00"
+                ) from err
             found = queries.version_at(con, document_id, when)
             if found is None:
                 raise WarehouseError(f"{document_id} had no known version at {when}")
@@ -634,16 +650,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are bad input or a bad environment, not bugs: the CLI prints
+    them as one `error:` paragraph, without a traceback."""
+    from flows.settings import SettingsError
     from transforms.registry import RegistryError
     from warehouse.db import WarehouseError
 
+    return (RegistryError, SettingsError, WarehouseError)
+
+
+class _QuietExpected(logging.Filter):
+    """Drop Prefect's "Encountered exception" record (and its traceback) for an
+    expected error: `main` prints that error once, as one paragraph."""
+
+    def __init__(self, expected: tuple[type[BaseException], ...]) -> None:
+        super().__init__()
+        self.expected = expected
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, self.expected)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import duckdb
+
+    expected = _expected_errors()
+    quiet = _QuietExpected((*expected, duckdb.IOException, OSError))
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
     try:
         return args.func(args)
-    except (RegistryError, WarehouseError) as err:
+    except expected as err:
         err_console.print(f"[red]error:[/red] {err}")
         return 2
+    except duckdb.IOException as err:  # a damaged database file, a full disk
+        err_console.print(f"[red]error:[/red] the database cannot be used: {err}")
+        return 2
+    except OSError as err:  # a data directory that cannot be written, a full disk
+        where = f"{err.filename}: " if err.filename else ""
+        err_console.print(f"[red]error:[/red] {where}{err.strerror or err}")
+        return 2
+    except KeyboardInterrupt:
+        err_console.print(
+            "[yellow]interrupted:[/yellow] what was committed is kept; "
+            "run the same command again to finish"
+        )
+        return 130
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
 
 
 if __name__ == "__main__":

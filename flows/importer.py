@@ -119,6 +119,9 @@ def _url_slug(url: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", urlsplit(url).path.lower()).strip("-")
 
 
+MANIFEST_KEYS = ("kind", "path", "collection", "service", "terms_type", "capture_time")
+
+
 def read_manifest(corpus: Path) -> list[dict]:
     manifest = Path(corpus) / "manifest.jsonl"
     if not manifest.is_file():
@@ -128,9 +131,24 @@ def read_manifest(corpus: Path) -> list[dict]:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError as err:
             raise CorpusImportError(f"{manifest}: line {number} is not JSON: {err}") from err
+        if not isinstance(row, dict):
+            raise CorpusImportError(f"{manifest}: line {number} is not a JSON object")
+        missing = [k for k in MANIFEST_KEYS if not isinstance(row.get(k), str)]
+        if missing:
+            raise CorpusImportError(
+                f"{manifest}: line {number} lacks {', '.join(missing)} (each a string)"
+            )
+        try:
+            _time(row["capture_time"])
+        except ValueError as err:
+            raise CorpusImportError(
+                f"{manifest}: line {number}: capture_time {row['capture_time']!r} is not an "
+                "ISO 8601 time"
+            ) from err
+        rows.append(row)
     return rows
 
 

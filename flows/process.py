@@ -47,7 +47,7 @@ from transforms.versions import PageText, build_versions, combine_pages, screen_
 from warehouse import clauses as clause_store
 from warehouse import load
 from warehouse.clauses import ClauseHistory, ClauseRows
-from warehouse.rawstore import RawStore
+from warehouse.rawstore import RawStore, RawStoreError
 
 # bump when versioning, segmentation or alignment output can change; a new
 # taxonomy (transforms.classify) relabels, so it rebuilds every document too
@@ -89,18 +89,32 @@ class BodyGroup:
     known: frozenset[str]  # fingerprints already extracted for this document
 
 
-def read_group(group: BodyGroup) -> list[tuple[str, Extraction | None]]:
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A body the raw store could not give back (missing, or altered on disk)."""
+
+    reason: str
+
+
+def read_group(group: BodyGroup) -> list[tuple[str | Unreadable, Extraction | None]]:
     """In a worker: each body's fingerprint, and its extraction unless its
     visible text is known (from the warehouse or an earlier body of the group).
 
-    Each body is decoded and parsed once (`fingerprint_and_extract`).
+    Each body is decoded and parsed once (`fingerprint_and_extract`). A body
+    the raw store cannot give back comes back `Unreadable`: it is recorded as
+    a problem and stays pending, and the other bodies go on.
     """
     store = RawStore(Path(group.raw_dir))
     seen = set(group.known)
-    out = []
+    out: list[tuple[str | Unreadable, Extraction | None]] = []
     for job in group.jobs:
+        try:
+            body = store.get(job.raw_sha256)
+        except RawStoreError as err:
+            out.append((Unreadable(str(err)), None))
+            continue
         fingerprint, extraction = extract_mod.fingerprint_and_extract(
-            store.get(job.raw_sha256),
+            body,
             content_type=job.content_type,
             url=job.url,
             select=job.select,
@@ -200,14 +214,43 @@ def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
     for group, result in run.track(
         zip(groups, results, strict=True), "extraction jobs", len(groups)
     ):
-        outcomes.extend(
-            (job, fingerprint, extraction)
-            for job, (fingerprint, extraction) in zip(group.jobs, result, strict=True)
-        )
+        unreadable = []
+        for job, (fingerprint, extraction) in zip(group.jobs, result, strict=True):
+            if isinstance(fingerprint, Unreadable):
+                unreadable.append((job, fingerprint))
+            else:
+                outcomes.append((job, fingerprint, extraction))
+        if unreadable:
+            record_unreadable(run, unreadable)
         if len(outcomes) >= CHUNK:
             extracted += record_outcomes(run, outcomes)
             outcomes = []
     return extracted + record_outcomes(run, outcomes)
+
+
+def record_unreadable(run: Run, bodies: Sequence[tuple[Pending, Unreadable]]) -> None:
+    """One `extract` problem per body the raw store could not give back; no
+    extraction is recorded, so the body is read again once the store is repaired
+    (`clausetrail verify` names the blobs)."""
+    now = utcnow()
+    load.record_problems(
+        run.con,
+        [
+            load.ProblemRow(
+                run.run_id,
+                "extract",
+                "raw body unreadable",
+                now,
+                job.document_id,
+                job.url,
+                None,
+                None,
+                f"{fault.reason}; run `clausetrail verify`",
+            )
+            for job, fault in bodies
+        ],
+    )
+    run.count("unreadable", len(bodies))
 
 
 def record_outcomes(run: Run, outcomes: Sequence[tuple[Pending, str, Extraction | None]]) -> int:

@@ -15,8 +15,27 @@ from prefect import flow
 
 from flows.process import process
 from flows.settings import Settings
-from warehouse.db import open_warehouse
+from warehouse.db import WarehouseError, open_warehouse
 from warehouse.rebuild import compare, seed
+
+
+def _check_target(new: Path, old: Path) -> None:
+    """The rebuild deletes its target first: refuse the current database and
+    any file that is not a DuckDB database (an earlier rebuild is one)."""
+    if new.exists() and old.exists() and new.resolve() == old.resolve():
+        raise WarehouseError(
+            f"cannot rebuild into {new}: it is the current database; give another --out "
+            "(use --replace to swap the rebuilt database in)"
+        )
+    if new.is_dir():
+        raise WarehouseError(f"cannot rebuild into {new}: it is a folder; give a file name")
+    if new.exists():
+        with new.open("rb") as handle:
+            is_duckdb = handle.read(12)[8:12] == b"DUCK"
+        if not is_duckdb:
+            raise WarehouseError(
+                f"cannot rebuild into {new}: it exists and is not a DuckDB database"
+            )
 
 
 @flow(name="rebuild")
@@ -32,6 +51,7 @@ def rebuild(
     settings = settings or Settings.from_env()
     old = settings.database
     new = Path(out) if out else settings.data_dir / "rebuild" / "clausetrail.duckdb"
+    _check_target(new, old)
     new.parent.mkdir(parents=True, exist_ok=True)
     new.unlink(missing_ok=True)
     con = open_warehouse(new)

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from transforms.records import DocumentSpec
 from transforms.registry import RegistryError, parse_registry
@@ -21,6 +21,11 @@ from transforms.registry import RegistryError, parse_registry
 DEFAULT_USER_AGENT = (
     "clausetrail/0.1 (+https://github.com/clausetrail/clausetrail; policy-history research)"
 )
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or out of range; the message names it
+    and where it came from (the environment variable or the command line)."""
 
 
 class Settings(BaseModel):
@@ -41,20 +46,25 @@ class Settings(BaseModel):
         None, description="HTTP proxy for live pages (the demo uses its local site)"
     )
     user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_bytes: int = Field(20_000_000, description="body-size cap per fetch, in bytes")
-    cdx_per_second: float = Field(0.4, description="CDX requests per second (0 = unlimited)")
-    replay_per_second: float = Field(8.0, description="replay requests per second (0 = unlimited)")
-    max_attempts: int = 5
-    backoff_seconds: float = Field(2.0, description="first retry delay; doubles each attempt")
-    max_wait_seconds: float = Field(300.0, description="longest Retry-After the client will sleep")
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)
+    max_bytes: int = Field(20_000_000, ge=1, description="body-size cap per fetch, in bytes")
+    cdx_per_second: float = Field(0.4, ge=0, description="CDX requests per second (0 = unlimited)")
+    replay_per_second: float = Field(
+        8.0, ge=0, description="replay requests per second (0 = unlimited)"
+    )
+    max_attempts: int = Field(5, ge=1)
+    backoff_seconds: float = Field(2.0, ge=0, description="first retry delay; doubles each attempt")
+    max_wait_seconds: float = Field(
+        300.0, ge=0, description="longest Retry-After the client will sleep"
+    )
     workers: int = Field(
-        2, description="processes for extraction and document builds, threads for fetching"
+        2, ge=1, description="processes for extraction and document builds, threads for fetching"
     )
     progress: bool = Field(True, description="show progress bars on a terminal")
     lock_wait_seconds: float = Field(
         0.0,
+        ge=0,
         description="how long a run waits for another writer to release the DuckDB file "
         "(0 = fail at once; the scheduled deployments wait 6 hours)",
     )
@@ -82,14 +92,28 @@ class Settings(BaseModel):
             key = f"CLAUSETRAIL_{name.upper()}"
             if key in environ:
                 values[name] = environ[key]
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        from_env = set(values)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
         if "sources" not in values:
             # a data folder that carries its own registry (the demo's, an
             # import's copy) is processed with it, not with ./sources.yaml
             data_dir = Path(str(values.get("data_dir", cls.model_fields["data_dir"].default)))
             if (data_dir / "sources.yaml").is_file():
                 values["sources"] = data_dir / "sources.yaml"
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValidationError as err:
+            faults = []
+            for e in err.errors():
+                name = str(e["loc"][0]) if e["loc"] else "?"
+                where = (
+                    f"CLAUSETRAIL_{name.upper()}"
+                    if name in from_env and name not in given
+                    else "--" + name.replace("_", "-")
+                )
+                faults.append(f"{where}: {e['msg']}, got {e.get('input')!r}")
+            raise SettingsError("bad setting: " + "; ".join(faults)) from None
 
 
 def terms_types() -> tuple[str, ...]:
@@ -101,15 +125,42 @@ def terms_types() -> tuple[str, ...]:
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _UniqueKeyLoader(_SAFE_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a key given twice in one mapping: YAML keeps
+    the last silently, so a repeated `urls:` or `slug:` would drop the first."""
+
+
+def _unique_mapping(loader, node, deep=False):  # type: ignore[no-untyped-def]
+    seen: set[object] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def load_registry(path: Path) -> tuple[DocumentSpec, ...]:
     """Read and validate a registry file; errors name the file and the entry."""
     path = Path(path)
     try:
         # libyaml's loader when the wheel has it: a few ms instead of 70 for a
         # registry of 40 documents, paid at the start of every flow
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError as err:
         raise RegistryError(f"{path}: registry file not found") from err
+    except UnicodeDecodeError as err:
+        raise RegistryError(f"{path}: the registry must be UTF-8 text: {err}") from err
+    except OSError as err:
+        raise RegistryError(f"{path}: cannot read the registry: {err.strerror or err}") from err
     except yaml.YAMLError as err:
         raise RegistryError(f"{path}: not valid YAML: {err}") from err
     return parse_registry(data, source=str(path), terms_types=terms_types())

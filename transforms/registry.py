@@ -96,7 +96,11 @@ def _text(value: object, where: str, field: str) -> str:
 def _url(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise RegistryError(f"{where}: URL must be a string, got {value!r}")
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises for a port that is not a number in 0-65535
+    except ValueError as err:
+        raise RegistryError(f"{where}: URL cannot be parsed ({err}): {value!r}") from err
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RegistryError(f"{where}: URL must be http(s) with a host, got {value!r}")
     if any(ch.isspace() or ord(ch) < 32 for ch in value.strip()):
@@ -111,4 +115,34 @@ def _selectors(value: object, where: str, field: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise RegistryError(f"{where}: '{field}' must be a CSS selector or a list of them")
-    return tuple(v.strip() for v in value)
+    selectors = tuple(v.strip() for v in value)
+    for css in selectors:
+        fault = _selector_fault(css)
+        if fault:
+            raise RegistryError(f"{where}: '{field}' holds a bad selector {css!r}: {fault}")
+    return selectors
+
+
+def _selector_fault(css: str) -> str | None:
+    """Why `css` is not a selector the extractor can use (a CSS selector, or an
+    Open Terms Archive range as JSON), or None. Checked here so that a typo is
+    a registry error at the start of a run, not a crash in the middle of one."""
+    import json
+
+    from lxml.cssselect import CSSSelector  # what the extractor compiles them with
+
+    parts = [css]
+    if css.startswith("{"):
+        try:
+            spec = json.loads(css)
+        except ValueError as err:
+            return f"not a valid range selector (JSON): {err}"
+        if not isinstance(spec, dict) or not all(isinstance(v, str) for v in spec.values()):
+            return "a range selector maps startBefore/startAfter/endBefore/endAfter to CSS"
+        parts = list(spec.values())
+    for part in parts:
+        try:
+            CSSSelector(part)
+        except Exception as err:  # noqa: BLE001 - cssselect raises several types
+            return str(err) or type(err).__name__
+    return None

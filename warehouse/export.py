@@ -22,6 +22,13 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
+from warehouse.db import WarehouseError
+
+
+class ExportRefused(WarehouseError):
+    """The export target is not a folder the export may replace."""
+
+
 # table name -> SELECT giving its rows with a platform_id column to partition by
 EXPORTS: dict[str, str] = {
     "platforms": "SELECT * FROM platforms",
@@ -69,6 +76,7 @@ def export_parquet(
 ) -> ExportResult:
     """Write every table of `EXPORTS` under `out_dir` and return what was written."""
     out_dir = Path(out_dir).resolve()
+    _check_target(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.parent / f".{out_dir.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -117,6 +125,34 @@ def export_parquet(
     staging.rename(out_dir)
     shutil.rmtree(old, ignore_errors=True)
     return ExportResult(out_dir, rows, len(files), out_dir / "manifest.json")
+
+
+def _check_target(out_dir: Path) -> None:
+    """Refuse a target the final swap would destroy: the export replaces the
+    whole folder, so it may only be new, empty, or an earlier export (every file
+    in it is listed in its `manifest.json`). A file, the data directory, a home
+    folder are refused."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ExportRefused(f"cannot export to {out_dir}: it exists and is not a folder")
+    listed = {"manifest.json"}
+    try:
+        manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        listed.update(f["path"] for f in manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # not an export; empty is fine, anything else is refused below
+    foreign = sorted(
+        p.relative_to(out_dir).as_posix()
+        for p in out_dir.rglob("*")
+        if not p.is_dir() and p.relative_to(out_dir).as_posix() not in listed
+    )
+    if foreign:
+        raise ExportRefused(
+            f"cannot export to {out_dir}: it holds files that are not part of a clausetrail "
+            f"export ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}), and the "
+            "export replaces the whole folder. Give a new or empty folder."
+        )
 
 
 def _quote(path: Path) -> str:

@@ -44,6 +44,8 @@ def problem_counts(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tupl
 def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple]]:
     """An analyst's own query (the connection is read-only)."""
     cursor = con.execute(query)
+    if cursor is None:  # nothing but comments: no statement ran
+        return [], []
     columns = [d[0] for d in cursor.description or []]
     return columns, cursor.fetchall()
 
@@ -72,6 +74,11 @@ def document_timeline(con: duckdb.DuckDBPyConnection, document_id: str) -> list[
         "WHERE document_id = ? ORDER BY valid_from",
         [document_id],
     ).fetchall()
+
+
+def as_time(con: duckdb.DuckDBPyConnection, value: str) -> object:
+    """`value` read as DuckDB reads a time; raises `duckdb.ConversionException` if it is not one."""
+    return con.execute("SELECT CAST(? AS TIMESTAMPTZ)", [value]).fetchone()[0]
 
 
 def version_at(con: duckdb.DuckDBPyConnection, document_id: str, as_of: object) -> tuple | None:
