@@ -673,8 +673,20 @@ class _QuietExpected(logging.Filter):
         return not isinstance(exc, self.expected)
 
 
+class Terminated(SystemExit):
+    """SIGTERM, raised as an exit so that the interpreter's exit handlers run:
+    they stop the Prefect server a write command started (killed by the
+    signal's default action, the process would leave it running)."""
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+
     import duckdb
 
     expected = _expected_errors()
@@ -682,6 +694,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
     for logger in loggers:
         logger.addFilter(quiet)
+    # in a flow run Prefect turns SIGTERM into its TerminationSignal, then
+    # restores this handler and sends the signal again
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        previous = None
     try:
         return args.func(args)
     except expected as err:
@@ -701,6 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         for logger in loggers:
             logger.removeFilter(quiet)
 

@@ -203,3 +203,44 @@ def test_a_second_writer_gets_a_clear_error_and_the_file_stays_intact(
     assert f"is open for writing by process {holder.pid}" in err
     assert "one writer at a time" in err
     assert table_digests(database) == site["reference"]
+
+
+@pytest.mark.faults
+def test_sigterm_stops_the_run_and_the_prefect_server_it_started(tmp_path):
+    """SIGTERM to a write command (the demo) ends it with 143 and leaves no
+    process behind: the ephemeral Prefect server it started is stopped too."""
+    import signal
+    import time
+
+    import psutil
+
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    env.pop("PREFECT_API_URL", None)  # its own ephemeral server, not the test harness's
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "demo"), "demo"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        main = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        # wait until the server runs and the demo has begun writing
+        while time.monotonic() < deadline and proc.poll() is None:
+            servers = [c for c in main.children(recursive=True) if "uvicorn" in " ".join(c.cmdline())]
+            if servers and (tmp_path / "demo" / "clausetrail.duckdb").exists():
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None and servers, "the demo ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=120)
+        psutil.wait_procs(servers, timeout=30)
+        left = [p.pid for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.stderr.close()
+    assert code == 143
+    assert left == [], f"the Prefect server outlived the run: {left}"
