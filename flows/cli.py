@@ -513,8 +513,8 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
     )
     if counts.problems:
         err_console.print(
-            "[yellow]problems recorded: clausetrail sql "
-            "\"SELECT reason, detail FROM problems WHERE stage = 'import'\"[/yellow]"
+            f"[yellow]{counts.problems} problems recorded (stage 'import'): "
+            "see clausetrail status[/yellow]"
         )
     console.print(f"next: clausetrail --data-dir {settings.data_dir} process")
     return 0

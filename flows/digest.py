@@ -94,8 +94,8 @@ def render_digest(since: datetime, until: datetime, rows: Sequence[tuple]) -> st
             out.append(f"  {' '.join((diff_text or '').split())}")
         if len(listed) > LISTED:
             out.append(
-                f"- and {len(listed) - LISTED} more: "
-                f"`SELECT * FROM analyst.changes WHERE to_version_id = '{version_id}'`"
+                f"- and {len(listed) - LISTED} more in analyst.changes "
+                f"(to_version_id = '{version_id}')"
             )
     return "\n".join(out) + "\n"
 
