@@ -8,9 +8,11 @@ status and MIME type from the record, ``archive_url`` the record's
 ``WARC-Record-ID``, and ``digest_check`` from warcio's check of the record's
 block and payload digests: ``verified``, ``mismatch``, or ``unverifiable``
 when the record carries none). A
-``revisit`` record of a payload met earlier in the same import is a capture
-of the same bytes (``is_download_skipped``); one whose payload is not among
-the files is recorded as a problem. Records of other URLs (assets, other
+``revisit`` record of a payload met earlier in the same import, or held by
+a capture already in the warehouse, is a capture of the same bytes
+(``is_download_skipped``); one whose payload is neither is recorded as a
+problem. A record without a WARC-Date that reads as a time is skipped with a
+problem. Records of other URLs (assets, other
 pages) are counted and left alone.
 
 URLs are matched ignoring the scheme, a leading ``www.``, default ports, a
@@ -113,9 +115,14 @@ def _check_gzip_members(path: Path) -> None:
         ) from err
 
 
-def _when(record) -> datetime:  # type: ignore[no-untyped-def]
-    text = record.rec_headers.get_header("WARC-Date")
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+def _when(record) -> datetime | None:  # type: ignore[no-untyped-def]
+    """The record's WARC-Date in UTC, or None when it has none that reads as a time."""
+    text = record.rec_headers.get_header("WARC-Date") or ""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _problem(run: Run, reason: str, detail: str, **where: object) -> load.ProblemRow:
@@ -161,7 +168,8 @@ def import_warcs(settings: Settings, paths: Sequence[Path]) -> WarcCounts:
                     row, problem = _capture(
                         run, settings, record, records, path, url, found, payloads
                     )
-                    rows.append(row)
+                    if row is not None:
+                        rows.append(row)
                     if problem is not None:
                         problems.append(problem)
             except (ArchiveLoadFailed, EOFError, OSError, ValueError) as err:
@@ -188,9 +196,16 @@ def _capture(  # type: ignore[no-untyped-def]
     url: str,
     found: tuple[str, int],
     payloads: dict[str, tuple[str, str]],
-) -> tuple[load.CaptureRow, load.ProblemRow | None]:
+) -> tuple[load.CaptureRow | None, load.ProblemRow | None]:
     document_id, page = found
     captured_at = _when(record)
+    if captured_at is None:
+        offset = records.get_record_offset()
+        date = record.rec_headers.get_header("WARC-Date")
+        detail = f"{path}@{offset}: WARC-Date {date!r} is not a time; the record is skipped"
+        return None, _problem(
+            run, "record without a time", detail, url=url, document_id=document_id
+        )
     capture_id = load.capture_id_for(SOURCE, url, captured_at)
     digest = _sha1_digest(record.rec_headers.get_header("WARC-Payload-Digest"))
     headers = record.http_headers
@@ -215,6 +230,11 @@ def _capture(  # type: ignore[no-untyped-def]
     if record.rec_type == "revisit":
         offset = records.get_record_offset()
         held = payloads.get(digest or "")
+        if held is None and digest:
+            # the payload may have come with an earlier import (a later crawl
+            # of the same collection revisits what an earlier one saved)
+            sha = load.raw_for_wayback_digest(run.con, digest)
+            held = (sha, "verified") if sha else None
         if held is None:
             detail = (
                 f"{path}@{offset}: a revisit of payload {digest}, which these files do not hold"

@@ -231,3 +231,40 @@ def test_a_record_whose_payload_was_altered_is_kept_as_a_mismatch(settings, tmp_
     assert _rows(settings, "SELECT digest_check FROM captures") == [("mismatch",)]
     ((reason, detail),) = _rows(settings, "SELECT reason, detail FROM problems")
     assert reason == "digest mismatch" and "one.warc@0" in detail and "digest failed" in detail
+
+
+@pytest.mark.faults
+def test_a_later_crawl_revisits_an_earlier_import_and_a_record_without_a_time_is_skipped(
+    settings, tmp_path
+):
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    first, second = folder / "first.warc.gz", folder / "second.warc.gz"
+    with first.open("wb") as out:
+        saved = _response(WARCWriter(out, gzip=True), PRIVACY, "2024-01-05T10:00:00Z", html(30))
+    digest = saved.rec_headers.get_header("WARC-Payload-Digest")
+    with second.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        writer.write_record(
+            writer.create_revisit_record(
+                PRIVACY,
+                digest,
+                PRIVACY,
+                "2024-01-05T10:00:00Z",
+                warc_headers_dict={"WARC-Date": "2024-06-01T10:00:00Z"},
+            )
+        )
+        _response(writer, TERMS, "not a date", b"<html><p>terms</p></html>")
+    import_warcs(settings, [first])
+    later = import_warcs(settings, [second])
+    assert later.matched == 2 and later.captures_added == 1 and later.problems == 1
+    rows = _rows(
+        settings,
+        "SELECT captured_at, raw_sha256, is_download_skipped, digest_check FROM captures "
+        "ORDER BY captured_at",
+    )
+    assert len(rows) == 2 and rows[0][1] == rows[1][1]  # the same bytes
+    assert rows[1][0].isoformat()[:10] == "2024-06-01" and rows[1][2] and rows[1][3] == "verified"
+    ((reason, detail),) = _rows(settings, "SELECT reason, detail FROM problems")
+    assert reason == "record without a time" and "'not a date'" in detail
+

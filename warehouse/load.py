@@ -218,6 +218,17 @@ def known_wayback(con: duckdb.DuckDBPyConnection, url: str) -> tuple[set[datetim
     return times, digests
 
 
+def raw_for_wayback_digest(con: duckdb.DuckDBPyConnection, digest: str) -> str | None:
+    """The raw SHA-256 of a held body whose bytes were verified against this
+    payload digest (base32 SHA-1, as Wayback and WARC files give it), if any."""
+    row = con.execute(
+        "SELECT min(raw_sha256) FROM captures WHERE wayback_digest = ? "
+        "AND digest_check = 'verified' AND raw_sha256 IS NOT NULL",
+        [digest],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def record_captures(
     con: duckdb.DuckDBPyConnection,
     captures: Sequence[CaptureRow],
