@@ -49,6 +49,14 @@ def _response(writer, url, when, body, *, headers=(), status="200 OK"):  # type:
     return record
 
 
+def _revisit(writer, url, digest, when):  # type: ignore[no-untyped-def]
+    """A revisit record of `url` at `when`, naming the payload `digest`."""
+    record = writer.create_revisit_record(
+        url, digest, url, "2024-01-05T10:00:00Z", warc_headers_dict={"WARC-Date": when}
+    )
+    writer.write_record(record)
+
+
 def write_warcs(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     main_warc = folder / "crawl.warc.gz"
@@ -62,25 +70,9 @@ def write_warcs(folder: Path) -> dict[str, Path]:
         _response(writer, "https://acme.example/static/app.js", "2024-01-05T10:00:01Z", b"var x;")
         # the same bytes a month later: a revisit record
         digest = first.rec_headers.get_header("WARC-Payload-Digest")
-        writer.write_record(
-            writer.create_revisit_record(
-                PRIVACY,
-                digest,
-                PRIVACY,
-                "2024-01-05T10:00:00Z",
-                warc_headers_dict={"WARC-Date": "2024-02-05T10:00:00Z"},
-            )
-        )
+        _revisit(writer, PRIVACY, digest, "2024-02-05T10:00:00Z")
         # a revisit of a payload these files do not hold
-        writer.write_record(
-            writer.create_revisit_record(
-                TERMS,
-                "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                TERMS,
-                "2023-01-01T00:00:00Z",
-                warc_headers_dict={"WARC-Date": "2024-02-06T10:00:00Z"},
-            )
-        )
+        _revisit(writer, TERMS, "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "2024-02-06T10:00:00Z")
         # a new text, sent gzip-encoded
         _response(
             writer,
@@ -245,15 +237,7 @@ def test_a_later_crawl_revisits_an_earlier_import_and_a_record_without_a_time_is
     digest = saved.rec_headers.get_header("WARC-Payload-Digest")
     with second.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
-        writer.write_record(
-            writer.create_revisit_record(
-                PRIVACY,
-                digest,
-                PRIVACY,
-                "2024-01-05T10:00:00Z",
-                warc_headers_dict={"WARC-Date": "2024-06-01T10:00:00Z"},
-            )
-        )
+        _revisit(writer, PRIVACY, digest, "2024-06-01T10:00:00Z")
         _response(writer, TERMS, "not a date", b"<html><p>terms</p></html>")
     import_warcs(settings, [first])
     later = import_warcs(settings, [second])
