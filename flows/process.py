@@ -10,7 +10,7 @@ their results are committed every `CHUNK` bodies while the workers go on.
 
 Versions are rebuilt only for documents whose inputs changed; a run with
 nothing new starts no task. Each changed document is built (screen, combine,
-version, split, align) in the same pool, from texts and a clause ledger the
+version, split, align, label) in the same pool, from texts and a clause ledger the
 parent reads for it; clause numbers are provisional there and fixed by the
 parent in registry order (`transforms.numbering`), so the ids are the same
 as one build after another. Builds are loaded in batches of
