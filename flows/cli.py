@@ -679,8 +679,30 @@ class Terminated(SystemExit):
     signal's default action, the process would leave it running)."""
 
 
+_signalled: list[int] = []  # the SIGTERM received during `main`, if any
+
+
 def _terminated(signum: int, _frame: object) -> None:
+    _signalled.append(signum)
     raise Terminated(128 + signum)
+
+
+def _termination_code(err: BaseException) -> int | None:
+    """The exit code when `err` is how a SIGTERM surfaced, else None.
+
+    Ours (`Terminated`); Prefect's TerminationSignal when the signal lands in
+    its engine outside the part that hands it back to us; or whatever else
+    the exception became on its way up (DuckDB turns an exception raised
+    during a query into "Query interrupted"), once the handler has run.
+    """
+    prefect_exceptions = sys.modules.get("prefect.exceptions")
+    if isinstance(err, Terminated):
+        return int(err.code or 143)
+    if prefect_exceptions is not None and isinstance(err, prefect_exceptions.TerminationSignal):
+        return 128 + int(err.signal)
+    if _signalled:
+        return 128 + _signalled[-1]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -700,24 +722,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminated)
     except ValueError:  # not the main thread: signals are not ours to handle
         previous = None
+    _signalled.clear()
     try:
         return args.func(args)
-    except expected as err:
-        err_console.print(f"[red]error:[/red] {err}")
-        return 2
-    except duckdb.IOException as err:  # a damaged database file, a full disk
-        err_console.print(f"[red]error:[/red] the database cannot be used: {err}")
-        return 2
-    except OSError as err:  # a data directory that cannot be written, a full disk
-        where = f"{err.filename}: " if err.filename else ""
-        err_console.print(f"[red]error:[/red] {where}{err.strerror or err}")
-        return 2
-    except KeyboardInterrupt:
-        err_console.print(
-            "[yellow]interrupted:[/yellow] what was committed is kept; "
-            "run the same command again to finish"
-        )
-        return 130
+    except BaseException as err:
+        code = _termination_code(err)
+        if code is not None:
+            err_console.print(
+                "[yellow]terminated:[/yellow] what was committed is kept; "
+                "run the same command again to finish"
+            )
+            return code
+        if isinstance(err, expected):
+            err_console.print(f"[red]error:[/red] {err}")
+            return 2
+        if isinstance(err, duckdb.IOException):  # a damaged database file, a full disk
+            err_console.print(f"[red]error:[/red] the database cannot be used: {err}")
+            return 2
+        if isinstance(err, OSError):  # a data directory that cannot be written, a full disk
+            where = f"{err.filename}: " if err.filename else ""
+            err_console.print(f"[red]error:[/red] {where}{err.strerror or err}")
+            return 2
+        if isinstance(err, KeyboardInterrupt):
+            err_console.print(
+                "[yellow]interrupted:[/yellow] what was committed is kept; "
+                "run the same command again to finish"
+            )
+            return 130
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -222,6 +222,7 @@ def test_sigterm_stops_the_run_and_the_prefect_server_it_started(tmp_path):
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     try:
@@ -236,11 +237,17 @@ def test_sigterm_stops_the_run_and_the_prefect_server_it_started(tmp_path):
         assert proc.poll() is None and servers, "the demo ended before it could be stopped"
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=120)
+        err = proc.stderr.read()
         psutil.wait_procs(servers, timeout=30)
         left = [p.pid for p in servers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.stderr.close()
-    assert code == 143
     assert left == [], f"the Prefect server outlived the run: {left}"
+    # not killed by the signal's default action (-15), and not a success; a
+    # signal that lands inside a DuckDB query while Prefect's handler is in
+    # place surfaces as DuckDB's "Query interrupted" (exit 1), otherwise 143
+    assert code == 143 or (code == 1 and "Query interrupted" in err), err[-2000:]
+    if code == 143:
+        assert "terminated: what was committed is kept" in " ".join(err.split())
