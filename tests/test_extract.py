@@ -1199,6 +1199,17 @@ def test_control_characters_in_a_utf16_page():
     assert result.status == "ok" and "Tail words here." in result.text
 
 
+@pytest.mark.parametrize("text", ["\x00", "\x00A\x00"])
+def test_a_utf16_body_that_starts_with_a_nul_is_not_read_as_utf32(text):
+    # FF FE 00 00: the UTF-16LE mark and U+0000 (browsers sniff no UTF-32
+    # mark); these bytes are also valid UTF-32LE, which read them as ""
+    # and as "A" (found by test_decoded_text_is_always_xml_safe)
+    body = text.encode("utf-16")
+    assert body.startswith(b"\xff\xfe\x00\x00")
+    decoded, how = decode_body(body, "text/html; charset=utf-16")
+    assert (decoded, how) == (text.replace("\x00", " "), "utf-16-le")
+
+
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
 @settings(max_examples=300, deadline=None)
 def test_decoded_text_is_always_xml_safe(text):

@@ -162,10 +162,10 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""",
     re.IGNORECASE,
 )
+# the byte-order marks a browser sniffs (WHATWG Encoding Standard): UTF-32 is
+# not among them, and FF FE 00 00 is UTF-16LE's mark followed by U+0000
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
