@@ -122,13 +122,14 @@ def digest(
         partial = path.with_name(path.name + ".partial")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)  # a reader never sees half a digest
+        documents = len({row[1] for row in rows})
         run.count("changes", len(rows))
-        run.count("documents_changed", len({row[1] for row in rows}))
+        run.count("documents_changed", documents)
         return {
             "path": str(path),
             "since": start.isoformat(),
             "until": until.isoformat(),
             "changes": len(rows),
-            "documents": len({row[1] for row in rows}),
+            "documents": documents,
             "text": text,
         }

@@ -15,13 +15,16 @@ problem. A record without a WARC-Date that reads as a time is skipped with a
 problem. Records of other URLs (assets, other
 pages) are counted and left alone.
 
-URLs are matched ignoring the scheme, a leading ``www.``, default ports, a
-trailing slash and the fragment (`url_key`). A file that is not a WARC, or
-cannot be read on, is reported as a problem naming the file, and the
-records read before are kept; the other files go on. A record cut short (a
-file that breaks off) fails its block digest: its capture is kept with
-``digest_check = 'mismatch'`` and a ``digest mismatch`` problem. Importing
-twice adds nothing: capture ids are derived from (source, URL, capture time).
+URLs are matched by the archive's SURT key (`flows.local_archive.surt_key`:
+no scheme, no leading ``www.``, no default port, sorted query, lower case),
+without a trailing slash, so that a crawl of ``http://www.x/legal/`` finds the
+registry's ``https://x/legal`` (`url_key`). A file that is not a WARC, or
+cannot be read on (a ``.gz`` that ends inside a gzip member, a record cut
+short), is reported as a problem naming the file, and the records read
+before are kept; the other files go on. A record whose block or payload
+digest fails is kept with ``digest_check = 'mismatch'`` and a ``digest
+mismatch`` problem. Importing twice adds nothing: capture ids are derived
+from (source, URL, capture time).
 """
 
 from __future__ import annotations
@@ -32,18 +35,17 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from prefect import flow
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from flows.common import Run, open_run, utcnow
+from flows.local_archive import surt_key
 from flows.settings import Settings
 from warehouse import load
 
 SOURCE = "warc"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class WarcImportError(Exception):
@@ -51,15 +53,10 @@ class WarcImportError(Exception):
 
 
 def url_key(url: str) -> str:
-    """The form two URLs share when they name the same page (see the module docstring)."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    port = parts.port
-    if port == _DEFAULT_PORTS.get(parts.scheme.lower()):
-        port = None
-    path = parts.path.rstrip("/") or "/"
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{host}{':' + str(port) if port else ''}{path}{query}"
+    """The form two URLs share when they name the same page: the SURT key
+    without a trailing slash on the path (see the module docstring)."""
+    path, mark, query = surt_key(url).partition("?")
+    return path.rstrip("/") + mark + query
 
 
 @dataclass
