@@ -8,12 +8,14 @@ read-only and never import Prefect, so they answer in about a second.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -31,6 +33,24 @@ def prefect_defaults(environ: dict[str, str] | os._Environ[str] = os.environ) ->
     environ.setdefault("DO_NOT_TRACK", "1")
     environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _runs_flows(
+    command: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A write command: Prefect's quiet defaults, and a Prefect API for its flow
+    runs that a Ctrl-C in the terminal does not take down with them
+    (`flows.prefect_api.local_api`)."""
+
+    @functools.wraps(command)
+    def wrapper(args: argparse.Namespace) -> int:
+        prefect_defaults()
+        from flows.prefect_api import local_api
+
+        with local_api():
+            return command(args)
+
+    return wrapper
 
 
 def _settings(args: argparse.Namespace, **extra: object) -> Settings:
@@ -160,8 +180,8 @@ def _print_changes(changes: Sequence[tuple[str, str, str, str]], title: str) -> 
 # ------------------------------------------------------------------ commands
 
 
+@_runs_flows
 def cmd_run(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.track import track
 
     settings = _settings(args)
@@ -172,8 +192,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_demo(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.demo_site import demo_captures, demo_live_pages, demo_settings
     from flows.local_archive import LocalArchive
     from flows.track import track
@@ -187,8 +207,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_capture(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.capture import capture
 
     settings = _settings(args)
@@ -197,8 +217,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_backfill(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.backfill import backfill
 
     settings = _settings(args)
@@ -207,8 +227,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_process(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.process import process
 
     settings = _settings(args)
@@ -217,8 +237,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_export(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.export import export
 
     settings = _settings(args)
@@ -230,8 +250,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_digest(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.digest import DigestError, digest
 
     settings = _settings(args)
@@ -445,8 +465,8 @@ def cmd_clause(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    prefect_defaults()
     from flows.rebuild import rebuild
 
     settings = _settings(args)
@@ -464,6 +484,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0 if result["identical"] else 1
 
 
+@_runs_flows
 def cmd_import(args: argparse.Namespace) -> int:
     from flows.importer import CorpusImportError, import_corpus
 
@@ -491,6 +512,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+@_runs_flows
 def cmd_import_warc(args: argparse.Namespace) -> int:
     from flows.warc_import import WarcImportError, import_warcs
 
@@ -522,9 +544,19 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     prefect_defaults()
+    from flows.prefect_api import local_api
     from flows.serve import serve_all
 
-    serve_all(_settings(args))
+    settings = _settings(args)
+    # the full server: Prefect's ephemeral one runs no scheduler, so served
+    # schedules would never make a run
+    with local_api(scheduler=True) as url:
+        if url is not None:
+            err_console.print(
+                f"Prefect API: {url} (a local server with its scheduler, stopped when "
+                "serve ends; set PREFECT_API_URL to use another)"
+            )
+        serve_all(settings)
     return 0
 
 
@@ -662,77 +694,47 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 class _QuietExpected(logging.Filter):
     """Drop Prefect's "Encountered exception" record (and its traceback) for an
-    expected error: `main` prints that error once, as one paragraph."""
+    expected error, or for whatever a stop signal raised on its way out (a
+    query cut short): `main` prints one paragraph for either."""
 
     def __init__(self, expected: tuple[type[BaseException], ...]) -> None:
         super().__init__()
         self.expected = expected
 
     def filter(self, record: logging.LogRecord) -> bool:
+        from flows.signals import stop_requested
+
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, self.expected)
-
-
-class Terminated(SystemExit):
-    """SIGTERM, raised as an exit so that the interpreter's exit handlers run:
-    they stop the Prefect server a write command started (killed by the
-    signal's default action, the process would leave it running)."""
-
-
-_signalled: list[int] = []  # the SIGTERM received during `main`, if any
-
-
-def _terminated(signum: int, _frame: object) -> None:
-    _signalled.append(signum)
-    raise Terminated(128 + signum)
-
-
-def _termination_code(err: BaseException) -> int | None:
-    """The exit code when `err` is how a SIGTERM surfaced, else None.
-
-    Ours (`Terminated`); Prefect's TerminationSignal when the signal lands in
-    its engine outside the part that hands it back to us; or whatever else
-    the exception became on its way up (DuckDB turns an exception raised
-    during a query into "Query interrupted"), once the handler has run.
-    """
-    prefect_exceptions = sys.modules.get("prefect.exceptions")
-    if isinstance(err, Terminated):
-        return int(err.code or 143)
-    if prefect_exceptions is not None and isinstance(err, prefect_exceptions.TerminationSignal):
-        return 128 + int(err.signal)
-    if _signalled:
-        return 128 + _signalled[-1]
-    return None
+        if exc is None:
+            return True
+        return not (isinstance(exc, self.expected) or stop_requested())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import signal
-
     import duckdb
+
+    from flows import signals
 
     expected = _expected_errors()
     quiet = _QuietExpected((*expected, duckdb.IOException, OSError))
     loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
     for logger in loggers:
         logger.addFilter(quiet)
-    # in a flow run Prefect turns SIGTERM into its TerminationSignal, then
-    # restores this handler and sends the signal again
     try:
-        previous = signal.signal(signal.SIGTERM, _terminated)
-    except ValueError:  # not the main thread: signals are not ours to handle
-        previous = None
-    _signalled.clear()
-    try:
-        return args.func(args)
+        with signals.handle_stop_signals():
+            code = args.func(args)
+            signals.stop_if_signalled()  # a signal whose exception was swallowed on the way
+            return code
     except BaseException as err:
-        code = _termination_code(err)
-        if code is not None:
+        stopped = signals.exit_code(err)
+        if stopped is not None:
+            word = "interrupted" if stopped == 128 + signal.SIGINT else "terminated"
             err_console.print(
-                "[yellow]terminated:[/yellow] what was committed is kept; "
+                f"[yellow]{word}:[/yellow] what was committed is kept; "
                 "run the same command again to finish"
             )
-            return code
+            return stopped
         if isinstance(err, expected):
             err_console.print(f"[red]error:[/red] {err}")
             return 2
@@ -743,16 +745,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"{err.filename}: " if err.filename else ""
             err_console.print(f"[red]error:[/red] {where}{err.strerror or err}")
             return 2
-        if isinstance(err, KeyboardInterrupt):
-            err_console.print(
-                "[yellow]interrupted:[/yellow] what was committed is kept; "
-                "run the same command again to finish"
-            )
-            return 130
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
         for logger in loggers:
             logger.removeFilter(quiet)
 

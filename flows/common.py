@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from flows.client import ArchiveClient, LiveClient, RateLimiter
 from flows.settings import Settings, load_registry
+from flows.signals import stop_if_signalled
 from transforms.records import DocumentSpec
 from warehouse import load
 from warehouse.db import open_warehouse
@@ -74,9 +75,12 @@ class Run:
         )
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-        """Iterate with a progress bar on a terminal, plainly otherwise."""
+        """Iterate with a progress bar on a terminal, plainly otherwise; stop
+        before the next item after a Ctrl-C or SIGTERM (`flows.signals`)."""
         if not (self.settings.progress and sys.stderr.isatty()):
-            yield from items
+            for item in items:
+                stop_if_signalled()
+                yield item
             return
         columns = (
             TextColumn("{task.description}"),
@@ -87,6 +91,7 @@ class Run:
         with Progress(*columns, transient=True) as progress:
             task = progress.add_task(description, total=total)
             for item in items:
+                stop_if_signalled()
                 yield item
                 progress.advance(task)
 
@@ -94,6 +99,7 @@ class Run:
 @contextmanager
 def open_run(settings: Settings, flow: str, parameters: dict[str, object]) -> Iterator[Run]:
     """Open the warehouse, sync the registry and record the run; close it on exit."""
+    stop_if_signalled()  # no flow starts after a stop signal, even one that was swallowed
     specs = load_registry(settings.sources)
     con = open_warehouse(settings.database, wait_seconds=settings.lock_wait_seconds)
     try:

@@ -47,6 +47,29 @@ def prefect_harness():
 
 
 @pytest.fixture
+def migrated_prefect_home(prefect_harness, tmp_path) -> Path:
+    """A PREFECT_HOME whose database is migrated already, for a command run in
+    a subprocess that starts a Prefect server of its own (a fresh database
+    costs that server about 7 s of migrations). It is a copy of the harness
+    server's database, made with SQLite's backup API, which is safe while
+    that server runs."""
+    import sqlite3
+    from contextlib import closing
+
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+    source = PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1]
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    with (
+        closing(sqlite3.connect(source)) as database,
+        closing(sqlite3.connect(home / "prefect.db")) as copy,
+    ):
+        database.backup(copy)
+    return home
+
+
+@pytest.fixture
 def repo_root() -> Path:
     return ROOT
 
@@ -111,4 +134,3 @@ def hold_database():
         holder.wait()
         for stream in (holder.stdin, holder.stdout):
             stream.close()
-

@@ -62,3 +62,73 @@ def test_settings_come_from_the_environment_and_the_cli_wins(tmp_path):
     assert settings.workers == 1
     assert settings.wayback_base == "http://127.0.0.1:9"
     assert settings.database == tmp_path / "clausetrail.duckdb"
+
+
+def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
+    tmp_path, migrated_prefect_home
+):
+    """`clausetrail serve` without a Prefect server starts its own with the
+    scheduler, so every served schedule gets runs (Prefect's ephemeral server
+    runs no scheduler: served deployments there never ran); Ctrl-C ends it
+    with 130 and stops that server."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+    import psutil
+
+    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home)}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "data"), "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        url = None
+        deadline = time.monotonic() + 90  # bounds for a hang, not speed checks
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            found = re.search(r"Prefect API: (\S+)", "".join(lines))  # the first line says
+            url = found.group(1) if found else None
+        assert url, "serve did not say which Prefect API it uses: " + "".join(lines)[-2000:]
+        server = [c for c in psutil.Process(proc.pid).children() if "uvicorn" in c.cmdline()]
+        scheduled: dict[str, int] = {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and set(scheduled) != set(SCHEDULES):
+            time.sleep(0.5)
+            names = {
+                d["id"]: d["name"] for d in httpx.post(f"{url}/deployments/filter", json={}).json()
+            }
+            runs = httpx.post(
+                f"{url}/flow_runs/filter",
+                json={"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}},
+            ).json()
+            scheduled = {}
+            for run in runs:
+                if run["deployment_id"] in names:
+                    name = names[run["deployment_id"]]
+                    scheduled[name] = scheduled.get(name, 0) + 1
+        os.killpg(proc.pid, signal.SIGINT)
+        code = proc.wait(timeout=60)
+        reader.join(timeout=10)
+        err = "".join(lines)
+        psutil.wait_procs(server, timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert set(scheduled) == set(SCHEDULES), scheduled
+    assert code == 130, err[-2000:]
+    assert server and not any(p.is_running() and p.status() != "zombie" for p in server)

@@ -432,3 +432,19 @@ def test_prune_labels_drops_old_taxonomies_and_texts_no_clause_holds(con):
     left = con.execute("SELECT text_sha256, category FROM clause_labels").fetchall()
     assert left == [("held", "sale_of_data")]
 
+
+def test_an_insert_that_fails_inside_a_transaction_reports_its_own_error():
+    """The failed statement aborts the transaction, so the clean-up after it
+    (unregistering the Arrow table) fails too; the error raised must be the
+    insert's, not "Current transaction is aborted"."""
+    from warehouse.arrowio import insert_arrow
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    con.execute("INSERT INTO t VALUES (1)")
+    con.execute("BEGIN")
+    with pytest.raises(duckdb.ConstraintException, match="Duplicate key"):
+        insert_arrow(con, "t", pa.table({"k": [1]}), or_ignore=False)
+    con.execute("ROLLBACK")
+    insert_arrow(con, "t", pa.table({"k": [2]}), or_ignore=False)  # and the next insert works
+    assert con.execute("SELECT k FROM t ORDER BY k").fetchall() == [(1,), (2,)]

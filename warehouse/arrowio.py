@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import duckdb
 import pyarrow as pa
@@ -21,9 +21,16 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, arrow: pa.Table) -> It
     con.register(name, arrow)
     try:
         yield
-    finally:
-        con.complete()
-        con.unregister(name)
+    except BaseException:
+        # an aborted transaction refuses the clean-up too ("Current transaction
+        # is aborted"); the block's own exception (a Ctrl-C inside the insert,
+        # a constraint) is the one to report, not that
+        with suppress(duckdb.Error):
+            con.complete()
+            con.unregister(name)
+        raise
+    con.complete()
+    con.unregister(name)
 
 
 def insert_arrow(

@@ -1,0 +1,183 @@
+"""The Prefect API the command line's flow runs report to, when none is set.
+
+Without ``PREFECT_API_URL``, Prefect starts a temporary API server for the
+first flow run, as a child process in the caller's process group. Ctrl-C in
+a terminal signals the whole foreground group, so that server died together
+with the run it served; the run's engine then retried the dead server for one
+to five minutes before it failed with a connection traceback (measured on the
+demo: 67 s, and over 300 s). `local_api` starts the same server (Prefect's
+application factory under uvicorn, as Prefect runs it) in a session of its
+own, where no terminal signal reaches it: the interrupted run reports its
+state to a server that is still there, the command exits 130 at once, and
+`local_api` stops the server on the way out.
+
+`clausetrail serve` asks for the full server (``scheduler=True``): the
+ephemeral flavour runs none of Prefect's background services, the scheduler
+among them, so the schedules it served never made a run.
+
+A server the user configured (``PREFECT_API_URL``, as under
+``prefect_test_harness`` or with ``prefect server start``) is used as it is.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+log = logging.getLogger("clausetrail")
+
+PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind its port
+
+
+class PrefectServerError(RuntimeError):
+    """The local Prefect server did not come up."""
+
+
+def _free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalServer:
+    """A Prefect API server on 127.0.0.1, in its own session.
+
+    With `scheduler`, the full server: its background services, the
+    scheduler among them, create the runs of served deployments' schedules.
+    Otherwise Prefect's ephemeral flavour, which runs none of them and starts
+    faster.
+    """
+
+    def __init__(self, *, scheduler: bool = False) -> None:
+        self.scheduler = scheduler
+        self.port: int | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        import prefect
+        from prefect.settings import get_current_settings
+
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            # the settings in force here (profiles included), as Prefect passes them
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        if not self.scheduler:
+            env["PREFECT__SERVER_EPHEMERAL"] = "1"  # Prefect's own flag for this flavour
+        env.pop("PREFECT_API_URL", None)
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(Path(prefect.__file__).parent.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # the point: out of the terminal's process group
+        )
+
+    def start(self, timeout: float) -> None:
+        """Start the server and wait until its health check answers."""
+        from prefect.client.orchestration import SyncPrefectClient
+
+        self.process = self._spawn()
+        atexit.register(self.stop)  # also on an exit that skips `local_api`'s finally
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code == PORT_IN_USE:  # another process took the port meanwhile
+                self.process = self._spawn()
+                continue
+            if code is not None:
+                raise PrefectServerError(f"the local Prefect server exited with code {code}")
+            with SyncPrefectClient(self.api_url) as client:
+                if client.api_healthcheck() is None:  # None when healthy
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise PrefectServerError(
+            f"the local Prefect server did not answer within {timeout:.0f} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS sets the wait)"
+        )
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 5 s); safe to call twice."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _drain_reporting(timeout: float = 5.0) -> None:
+    """Send the logs and events Prefect still queues for the API, while the
+    server is up (stopped first, their exit-time flush would print a
+    connection error under the command's last line)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception as err:  # reporting must never fail the command
+            log.debug("draining %s: %s", worker.__name__, err)
+
+
+@contextmanager
+def local_api(*, scheduler: bool = False) -> Iterator[str | None]:
+    """A Prefect API for the flow runs inside: the configured one, else a
+    local server in its own session for as long as the block runs (with its
+    scheduler when `scheduler`: `clausetrail serve`).
+
+    Yields the URL of the server it started, or None when one was configured.
+    """
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
+    )
+
+    if PREFECT_API_URL.value():
+        yield None
+        return
+    server = LocalServer(scheduler=scheduler)
+    try:
+        server.start(timeout=float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            try:
+                yield server.api_url
+            finally:
+                _drain_reporting()
+    finally:
+        server.stop()
