@@ -15,6 +15,8 @@ from transforms import align as align_module
 from transforms.align import (
     Match,
     _length_window,
+    _only,
+    _other_bytes,
     _similar_pairs,
     _skip_chars,
     _text_body,
@@ -367,6 +369,25 @@ def test_lcs_without_skipped_characters_plus_their_fewer_count_bounds_the_lcs(
     assert b_rest == "".join(ch for ch in b if ch not in skip)
     bound = LCSseq.similarity(a_rest, b_rest) + min(len(a) - len(a_rest), len(b) - len(b_rest))
     assert LCSseq.similarity(a, b) <= bound
+
+
+@settings(max_examples=1000, deadline=None)
+@given(bound_texts, bound_texts, st.text(alphabet=bound_chars, max_size=4))
+def test_lcs_without_skipped_characters_plus_that_of_the_skipped_ones_bounds_the_lcs(
+    a: str, b: str, skip: str
+) -> None:
+    a_kept, b_kept = _only(a, skip, _other_bytes(skip)), _only(b, skip, _other_bytes(skip))
+    assert a_kept == "".join(ch for ch in a if ch in skip)
+    assert b_kept == "".join(ch for ch in b if ch in skip)
+    bound = LCSseq.similarity(_without(a, skip), _without(b, skip)) + LCSseq.similarity(
+        a_kept, b_kept
+    )
+    assert LCSseq.similarity(a, b) <= bound
+
+
+def test_only_keeps_ascii_characters_of_any_text() -> None:
+    skip = " e"
+    assert _only("née à l’été \ud800e", skip, _other_bytes(skip)) == "e   e"
 
 
 def test_skip_chars_are_the_most_frequent_ties_to_the_smaller() -> None:
