@@ -56,7 +56,6 @@ change; the warehouse caches extractions under it.
 from __future__ import annotations
 
 import codecs
-import copy
 import functools
 import hashlib
 import json
@@ -99,8 +98,9 @@ _TRACKING_PARAM = re.compile(
 )
 _URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
 # two or more spaces after a non-space: (?<=\S)[ ]{2,}, written to start with
-# a literal space so that the regex engine skips ahead to the next space
-_INNER_SPACES = re.compile(r" (?<=\S )[ ]+")
+# two literal spaces so that the regex engine skips ahead to the next double
+# space (starting with one, it stopped at every space between two words)
+_INNER_SPACES = re.compile(r"  (?<=\S  ) *")
 _BLANK_RUN = re.compile(r"\n\n\n+")
 
 
@@ -805,12 +805,16 @@ class _Simple:
                 self.values[match["attr"]] = None
             elif self.values.get(match["attr"], set()) is not None:
                 self.values.setdefault(match["attr"], set()).add(match["value"])
-        self._attrs = lxml.etree.XPath(
-            " | ".join(f"descendant-or-self::*/@{name}" for name in self.values)
+        self._attrs = (
+            lxml.etree.XPath(" | ".join(f"descendant-or-self::*/@{name}" for name in self.values))
+            if self.values
+            else None
         )
 
     def __call__(self, top) -> list:
         found = list(top.iter(*self.tags)) if self.tags else []
+        if self._attrs is None:
+            return found
         values = self.values
         for attr in self._attrs(top):
             wanted = values[attr.attrname]
@@ -824,7 +828,9 @@ _BOILERPLATE = (
     "nav, header, footer, aside, dialog, form, button, [role=navigation], [role=banner], "
     "[role=contentinfo], [role=dialog], [role=alertdialog], [aria-hidden=true], [hidden]"
 )
-_REGION_SELECTORS = tuple(CSSSelector(css) for css in _REGIONS)
+# `_Simple`: only the number found matters, and CSSSelector's
+# ``[role = 'main']`` test walked every page twice as slowly
+_REGION_SELECTORS = tuple(_Simple(css) for css in _REGIONS)
 _BOILERPLATE_SELECTOR = _Simple(_BOILERPLATE)
 MIN_REGION_WORDS = 50  # a main region with fewer words is a shell: let trafilatura look
 
@@ -850,11 +856,19 @@ _WIDGETS = (
 )
 _NOT_TEXT = _Simple(_BOILERPLATE + ", " + _WIDGETS)
 _WITH_CLASS = lxml.etree.XPath("descendant::*[@class]")
-_WITH_TABINDEX = lxml.etree.XPath("descendant::*[@tabindex]")
+# the elements with a tabindex, in document order, found from their attributes:
+# libxml2 tests ``*[@tabindex]`` on every element twice as slowly
+_TABINDEX = lxml.etree.XPath("descendant::*/@tabindex")
 LINK_DENSITY = 0.7  # share of a block's text inside links above which it is a menu
 
 
-_TEXT = lxml.etree.XPath("string()", smart_strings=False)
+def _text(el) -> str:
+    """The XPath string value of `el`: its text nodes, comments and
+    processing instructions left out. libxml2 computes XPath's ``string()``
+    and the text serialisation with the same function (xmlNodeGetContent);
+    the serialiser is the cheaper call (an XPath evaluation sets up a context
+    each time, and `_count_chars` makes thousands)."""
+    return lxml.etree.tostring(el, method="text", encoding=str, with_tail=False)
 
 
 def _visible_chars(text: str) -> int:
@@ -929,12 +943,12 @@ def _count_chars(el, links: dict, chars: dict) -> tuple[int, int]:
                 total += child_chars[0]
                 linked += child_chars[0] if tag == "a" else child_chars[1]
             else:
-                child_total = _visible_chars(_TEXT(child))
+                child_total = _visible_chars(_text(child))
                 total += child_total
                 if tag == "a":
                     linked += child_total
                 elif count == 1:
-                    linked += _visible_chars(_TEXT(next(child.iterdescendants("a"))))
+                    linked += _visible_chars(_text(next(child.iterdescendants("a"))))
         tail = child.tail  # a comment's text is not text; its tail is
         if tail:
             total += _visible_chars(tail)
@@ -1062,7 +1076,7 @@ def _body_text(root) -> str:
     _drop(body, _furniture(body, hidden))
     _drop(body, _NOT_TEXT(body))
     _drop(body, list(body.iter(*_SKIP)))
-    for el in _WITH_TABINDEX(body):
+    for el in [attr.getparent() for attr in _TABINDEX(body)]:
         if _is_control(el) and el.getparent() is not None:
             el.drop_tree()
     _drop_link_dense(body)
@@ -1083,8 +1097,9 @@ def _main_text(root, url: str, reparse: Callable[[], lxml.html.HtmlElement]) -> 
     tables and "last updated" lines that trafilatura drops. A page without
     such a region is written from its ``<body>`` by `_body_text`. trafilatura
     runs only when either gives fewer than `MIN_REGION_WORDS` words, on
-    `root` as it came, or on `reparse()` (the same tree, parsed again) when
-    `_body_text` has cut `root`: rarer than copying every page's tree.
+    `reparse()` (the same tree, parsed again), since both cut `root`: rarer
+    than copying every page's tree or region (no region of the corpus is
+    that short).
 
     Measured on the real corpus (``python -m bench.fidelity``), trafilatura
     for pages without a region → `_body_text`: no-selectors median F1
@@ -1097,19 +1112,22 @@ def _main_text(root, url: str, reparse: Callable[[], lxml.html.HtmlElement]) -> 
     """
     region = _main_region(root)
     if region is not None:
-        region = copy.deepcopy(region)
+        # taken out of the page rather than copied (the fallback parses the
+        # page again), and so read on its own, as the copy was: a region
+        # that is itself boilerplate is not dropped, a region that is a list
+        # item is not numbered in its page's list
+        parent = region.getparent()
+        if parent is not None:
+            parent.remove(region)
         for el in _BOILERPLATE_SELECTOR(region):
             if el.getparent() is not None:
                 el.drop_tree()
         markdown = html_to_markdown([region])
-        if _has_words(markdown, MIN_REGION_WORDS):
-            return markdown
     else:
         markdown = _body_text(root)
-        if _has_words(markdown, MIN_REGION_WORDS):
-            return markdown
-        root = reparse()
-    return _trafilatura_markdown(root, url)
+    if _has_words(markdown, MIN_REGION_WORDS):
+        return markdown
+    return _trafilatura_markdown(reparse(), url)
 
 
 # --------------------------------------------------------------------------
