@@ -545,12 +545,13 @@ def cmd_import_warc(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     prefect_defaults()
     from flows.prefect_api import local_api
-    from flows.serve import serve_all
 
     settings = _settings(args)
     # the full server: Prefect's ephemeral one runs no scheduler, so served
     # schedules would never make a run
     with local_api(scheduler=True) as url:
+        from flows.serve import serve_all
+
         if url is not None:
             err_console.print(
                 f"Prefect API: {url} (a local server with its scheduler, stopped when "
@@ -685,11 +686,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors that are bad input or a bad environment, not bugs: the CLI prints
     them as one `error:` paragraph, without a traceback."""
+    from flows.prefect_api import PrefectServerError
     from flows.settings import SettingsError
     from transforms.registry import RegistryError
     from warehouse.db import WarehouseError
 
-    return (RegistryError, SettingsError, WarehouseError)
+    return (PrefectServerError, RegistryError, SettingsError, WarehouseError)
 
 
 class _QuietExpected(logging.Filter):

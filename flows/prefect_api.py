@@ -8,8 +8,10 @@ to five minutes before it failed with a connection traceback (measured on the
 demo: 67 s, and over 300 s). `local_api` starts the same server (Prefect's
 application factory under uvicorn, as Prefect runs it) in a session of its
 own, where no terminal signal reaches it: the interrupted run reports its
-state to a server that is still there, the command exits 130 at once, and
-`local_api` stops the server on the way out.
+state to a server that is still there, the command exits 130 within
+seconds, and `local_api` stops the server on the way out. The server is
+spawned before Prefect is imported here, so its boot and that import (about
+2 s) overlap.
 
 `clausetrail serve` asks for the full server (``scheduler=True``): the
 ephemeral flavour runs none of Prefect's background services, the scheduler
@@ -22,6 +24,7 @@ A server the user configured (``PREFECT_API_URL``, as under
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import logging
 import os
 import socket
@@ -66,17 +69,14 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/api"
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        import prefect
-        from prefect.settings import get_current_settings
-
+        # no Prefect import here, so that the server boots while the caller
+        # imports Prefect (2 s); the server reads the same environment and
+        # profile as the caller, and the command line sets no other settings
+        prefect_spec = importlib.util.find_spec("prefect")
+        if prefect_spec is None or prefect_spec.origin is None:
+            raise PrefectServerError("Prefect is not installed")
         self.port = _free_port()
-        env = {
-            **os.environ,
-            # the settings in force here (profiles included), as Prefect passes them
-            **get_current_settings().to_environment_variables(exclude_unset=True),
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_FINAL": "1",
-        }
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_FINAL": "1"}
         if not self.scheduler:
             env["PREFECT__SERVER_EPHEMERAL"] = "1"  # Prefect's own flag for this flavour
         env.pop("PREFECT_API_URL", None)
@@ -86,7 +86,7 @@ class LocalServer:
                 "-m",
                 "uvicorn",
                 "--app-dir",
-                str(Path(prefect.__file__).parent.parent),
+                str(Path(prefect_spec.origin).parent.parent),
                 "--factory",
                 "prefect.server.api.server:create_app",
                 "--host",
@@ -103,12 +103,16 @@ class LocalServer:
             start_new_session=True,  # the point: out of the terminal's process group
         )
 
-    def start(self, timeout: float) -> None:
-        """Start the server and wait until its health check answers."""
-        from prefect.client.orchestration import SyncPrefectClient
-
+    def spawn(self) -> None:
+        """Start the server process; `wait` for it to answer."""
         self.process = self._spawn()
         atexit.register(self.stop)  # also on an exit that skips `local_api`'s finally
+
+    def wait(self, timeout: float) -> None:
+        """Wait until the server's health check answers."""
+        from prefect.client.orchestration import SyncPrefectClient
+
+        assert self.process is not None, "spawn first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
@@ -162,22 +166,29 @@ def local_api(*, scheduler: bool = False) -> Iterator[str | None]:
 
     Yields the URL of the server it started, or None when one was configured.
     """
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
-    )
-
-    if PREFECT_API_URL.value():
-        yield None
-        return
-    server = LocalServer(scheduler=scheduler)
+    # spawned before Prefect is imported, so that both take their seconds at
+    # once; stopped again if Prefect's settings (a profile) name a server
+    server = None if os.environ.get("PREFECT_API_URL") else LocalServer(scheduler=scheduler)
     try:
-        server.start(timeout=float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+        if server is not None:
+            server.spawn()
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+            temporary_settings,
+        )
+
+        if PREFECT_API_URL.value() or server is None:
+            if server is not None:
+                server.stop()
+            yield None
+            return
+        server.wait(timeout=float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             try:
                 yield server.api_url
             finally:
                 _drain_reporting()
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
