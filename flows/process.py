@@ -33,6 +33,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
+from flows import signals
 from flows.common import Run, open_run, utcnow
 from flows.settings import Settings
 from transforms import extract as extract_mod
@@ -135,7 +136,9 @@ class Pool:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=signals.reset_in_worker
+            )
         return self._pool
 
     def stream(

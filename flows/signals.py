@@ -96,6 +96,22 @@ def exit_code(err: BaseException | None = None) -> int | None:
     return None
 
 
+def reset_in_worker() -> None:
+    """A forked worker's start: the command's stop handling is not its own.
+
+    It inherits the wakeup pipe, so a signal only the worker got (the pool
+    terminating its workers after one died) would read as a stop of the
+    whole command. Ctrl-C still reaches the workers (they are in the
+    terminal's process group) and ends them with KeyboardInterrupt, as
+    Python's default does.
+    """
+    signal.set_wakeup_fd(-1)
+    for signum in STOPS:
+        if signal.getsignal(signum) is _caught:  # an ignored signal stays ignored
+            default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, default)
+
+
 @contextmanager
 def handle_stop_signals() -> Iterator[None]:
     """Catch SIGINT, SIGTERM and SIGHUP for the block (main thread only; a

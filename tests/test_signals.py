@@ -11,12 +11,21 @@ import contextlib
 import os
 import signal
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
 from flows.common import open_run
 from flows.settings import Settings
-from flows.signals import Terminated, exit_code, handle_stop_signals, stop_if_signalled
+from flows.signals import (
+    Terminated,
+    exit_code,
+    handle_stop_signals,
+    reset_in_worker,
+    stop_if_signalled,
+    stop_requested,
+)
 
 
 def _deliver(signum: int) -> None:
@@ -76,3 +85,20 @@ def test_a_signal_the_process_ignores_stays_ignored():
             stop_if_signalled()  # the pipe saw nothing: no handler trapped it
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def _terminate_self() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+
+
+def test_a_signal_only_a_worker_gets_is_not_the_commands():
+    """A forked worker inherits the wakeup pipe; without `reset_in_worker`, a
+    SIGTERM the pool sends its workers would read as the command's own."""
+    with handle_stop_signals():
+        with (
+            ProcessPoolExecutor(max_workers=1, initializer=reset_in_worker) as pool,
+            pytest.raises(BrokenProcessPool),  # the worker died of the signal
+        ):
+            pool.submit(_terminate_self).result(timeout=60)
+        assert not stop_requested()
