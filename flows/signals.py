@@ -59,6 +59,10 @@ def _collect() -> None:
     received.extend(signum for signum in data if signum in STOPS)
 
 
+def _noted(signum: int, _frame: object) -> None:
+    received.append(signum)
+
+
 def stop_requested() -> bool:
     """Whether a stop signal was caught."""
     _collect()
@@ -113,12 +117,16 @@ def reset_in_worker() -> None:
 
 
 @contextmanager
-def handle_stop_signals() -> Iterator[None]:
+def handle_stop_signals(*, exiting_after: bool = False) -> Iterator[None]:
     """Catch SIGINT, SIGTERM and SIGHUP for the block (main thread only; a
     signal the process was started ignoring stays ignored).
 
     In a flow run Prefect turns SIGTERM into its TerminationSignal, then
-    restores this handler and sends the signal again.
+    restores this handler and sends the signal again. With `exiting_after`
+    (the command line, which exits when the block ends), a stop signal that
+    comes after one was caught is only noted from the end of the block on:
+    raised there, past every handler, it turned an orderly exit 130 into a
+    death by SIGINT (-2, seen once in a test run).
     """
     previous: dict[int, object] = {}
     received.clear()
@@ -144,5 +152,6 @@ def handle_stop_signals() -> Iterator[None]:
             signal.set_wakeup_fd(previous_fd)
         os.close(read_end)
         os.close(write_end)
+        stopping = exiting_after and bool(received)
         for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, _noted if stopping else handler)  # type: ignore[arg-type]
