@@ -760,7 +760,8 @@ def run() -> None:
     (they stop the local Prefect server) and then leaves at once, without the
     interpreter's finalisation: in the test of a Ctrl-C, 1 run in 3 (under
     pytest, with its harness server beside it) died of SIGINT (-2) after
-    `main` had handled the signal, printed its line and returned 130.
+    `main` had handled the signal and printed its line (where exactly is
+    not known; docs/reliability.md).
     """
     import atexit
 
