@@ -21,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from flows import signals
 from flows.settings import Settings
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -704,19 +705,15 @@ class _QuietExpected(logging.Filter):
         self.expected = expected
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from flows.signals import stop_requested
-
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None:
             return True
-        return not (isinstance(exc, self.expected) or stop_requested())
+        return not (isinstance(exc, self.expected) or signals.stop_requested())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import duckdb
-
-    from flows import signals
 
     expected = _expected_errors()
     quiet = _QuietExpected((*expected, duckdb.IOException, OSError))
@@ -765,10 +762,8 @@ def run() -> None:
     """
     import atexit
 
-    from flows.signals import STOPS
-
     code = main()
-    if code in {128 + signum for signum in STOPS}:
+    if code in {128 + signum for signum in signals.STOPS}:
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -134,6 +134,7 @@ class LocalServer:
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 5 s); safe to call twice."""
         process, self.process = self.process, None
+        atexit.unregister(self.stop)
         if process is None or process.poll() is not None:
             return
         process.terminate()

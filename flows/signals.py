@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,8 +86,6 @@ def exit_code(err: BaseException | None = None) -> int | None:
     (DuckDB turns an exception raised during a query into "Query
     interrupted"), once the handler has run.
     """
-    import sys
-
     _collect()
     prefect_exceptions = sys.modules.get("prefect.exceptions")
     if isinstance(err, Terminated):
