@@ -17,6 +17,11 @@ spawned before Prefect is imported here, so its boot and that import (about
 ephemeral flavour runs none of Prefect's background services, the scheduler
 among them, so the schedules it served never made a run.
 
+The server also watches the process that started it, and stops itself
+when that one is gone: a command killed with SIGKILL (or by the kernel's
+out-of-memory killer) runs no exit handler, and its server, out of reach of
+the terminal, would otherwise be left serving on its port for good.
+
 A server the user configured (``PREFECT_API_URL``, as under
 ``prefect_test_harness`` or with ``prefect server start``) is used as it is.
 """
@@ -84,7 +89,8 @@ class LocalServer:
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
+                "flows.prefect_api",  # uvicorn, and a watch on this process (`_serve`)
+                str(os.getpid()),
                 "--app-dir",
                 str(Path(prefect_spec.origin).parent.parent),
                 "--factory",
@@ -193,3 +199,35 @@ def local_api(*, scheduler: bool = False) -> Iterator[str | None]:
     finally:
         if server is not None:
             server.stop()
+
+
+PARENT_POLL_SECONDS = 1.0
+
+
+def _watch_parent(parent: int) -> None:
+    """Send this process SIGTERM (uvicorn's graceful stop) once `parent`
+    is no longer its parent: it died, and this process was handed to init
+    or a subreaper."""
+    import signal
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        log.warning("the process that started this Prefect server (%d) is gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _serve(argv: list[str]) -> None:
+    """`python -m flows.prefect_api PARENT_PID UVICORN_ARGS...`: the server
+    process `LocalServer` starts."""
+    import uvicorn.main
+
+    _watch_parent(int(argv[0]))
+    uvicorn.main.main(argv[1:])
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1:])

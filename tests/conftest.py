@@ -69,6 +69,12 @@ def migrated_prefect_home(prefect_harness, tmp_path) -> Path:
     return home
 
 
+def is_local_server(process) -> bool:  # a psutil.Process
+    """Whether `process` is a Prefect server `flows.prefect_api` started."""
+    command = process.cmdline()
+    return command[1:3] == ["-m", "flows.prefect_api"] and "--factory" in command
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT

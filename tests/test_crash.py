@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import is_local_server
 from crash_driver import table_digests
 
 from flows.demo_site import demo_captures, write_demo_registry
@@ -240,9 +241,7 @@ def test_a_stop_signal_ends_the_run_and_the_prefect_server_it_started(
         deadline = time.monotonic() + 120
         # wait until the server runs and the demo has begun writing
         while time.monotonic() < deadline and proc.poll() is None:
-            servers = [
-                c for c in main.children(recursive=True) if "uvicorn" in " ".join(c.cmdline())
-            ]
+            servers = [c for c in main.children(recursive=True) if is_local_server(c)]
             if servers and (tmp_path / "demo" / "clausetrail.duckdb").exists():
                 break
             time.sleep(0.2)
@@ -267,3 +266,35 @@ def test_a_stop_signal_ends_the_run_and_the_prefect_server_it_started(
     assert code == expected_code, err[-2000:]
     assert f"{word}: what was committed is kept" in " ".join(err.split())
     assert "Traceback" not in err and "connection attempts failed" not in err, err[-2000:]
+
+
+@pytest.mark.faults
+def test_the_prefect_server_of_a_killed_command_stops_itself(migrated_prefect_home):
+    """SIGKILL (or the out-of-memory killer) runs no exit handler, so the
+    command cannot stop the server it started; that server sees its parent
+    gone and stops on its own (before, it served on its port for good)."""
+    import psutil
+
+    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home)}
+    env.pop("PREFECT_API_URL", None)  # a server of its own, as a command without one
+    command = (
+        "import time; from flows.prefect_api import LocalServer; server = LocalServer(); "
+        "server.spawn(); server.wait(120); print(server.process.pid, flush=True); time.sleep(600)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", command], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        server = psutil.Process(int(proc.stdout.readline()))  # it answers its health check
+        assert is_local_server(server) and server.ppid() == proc.pid
+        proc.kill()
+        proc.wait(timeout=30)
+        # a bound for a hang, not a speed check: it looks once a second
+        gone, alive = psutil.wait_procs([server], timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    for process in alive:
+        process.kill()
+    assert gone and not alive, "the server outlived the command that started it"

@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 import yaml
+from conftest import is_local_server
 from prefect import Flow
 
 from flows.serve import SCHEDULED_LOCK_WAIT, SCHEDULES, deployments
@@ -104,7 +105,7 @@ def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
             found = re.search(r"Prefect API: (\S+)", "".join(lines))  # the first line says
             url = found.group(1) if found else None
         assert url, "serve did not say which Prefect API it uses: " + "".join(lines)[-2000:]
-        server = [c for c in psutil.Process(proc.pid).children() if "uvicorn" in c.cmdline()]
+        server = [c for c in psutil.Process(proc.pid).children() if is_local_server(c)]
         scheduled: dict[str, int] = {}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and set(scheduled) != set(SCHEDULES):
