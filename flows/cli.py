@@ -550,13 +550,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # the full server: Prefect's ephemeral one runs no scheduler, so served
     # schedules would never make a run
-    with local_api(scheduler=True) as url:
+    with local_api(scheduler=True) as server:
         from flows.serve import serve_all
 
-        if url is not None:
+        if server is not None:
             err_console.print(
-                f"Prefect API: {url} (a local server with its scheduler, stopped when "
-                "serve ends; set PREFECT_API_URL to use another)"
+                f"Prefect API: {server.api_url} (a local server with its scheduler, stopped "
+                f"when serve ends; set PREFECT_API_URL to use another); its log: {server.log_path}",
+                soft_wrap=True,  # a path stays on one line
             )
         serve_all(settings)
     return 0
@@ -695,10 +696,18 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return (PrefectServerError, RegistryError, SettingsError, WarehouseError)
 
 
+# what Prefect's engines log (at ERROR) for a run that a stop signal ended
+_STOP_CRASHES = tuple(
+    f"Crash detected! Execution was aborted by {what} signal."
+    for what in ("an interrupt", "a termination")
+)
+
+
 class _QuietExpected(logging.Filter):
     """Drop Prefect's "Encountered exception" record (and its traceback) for an
     expected error, or for whatever a stop signal raised on its way out (a
-    query cut short): `main` prints one paragraph for either."""
+    query cut short), and its "Crash detected!" line for a run a stop signal
+    ended: `main` prints one paragraph for each case."""
 
     def __init__(self, expected: tuple[type[BaseException], ...]) -> None:
         super().__init__()
@@ -707,7 +716,8 @@ class _QuietExpected(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None:
-            return True
+            stopped = signals.stop_requested()
+            return not (stopped and record.getMessage().startswith(_STOP_CRASHES))
         return not (isinstance(exc, self.expected) or signals.stop_requested())
 
 

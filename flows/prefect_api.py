@@ -17,6 +17,12 @@ spawned before Prefect is imported here, so its boot and that import (about
 ephemeral flavour runs none of Prefect's background services, the scheduler
 among them, so the schedules it served never made a run.
 
+The server writes its own log (its services' errors, among them the
+tracebacks of the event flushes a stop cuts short) to a file of its own,
+not to the command's terminal: `LocalServer.log_path`. The file is removed
+when the server is stopped, except for `serve`'s, and a server that fails
+to start has its log's last lines in the error.
+
 The server also watches the process that started it, and stops itself
 when that one is gone: a command killed with SIGKILL (or by the kernel's
 out-of-memory killer) runs no exit handler, and its server, out of reach of
@@ -29,12 +35,14 @@ A server the user configured (``PREFECT_API_URL``, as under
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib.util
 import logging
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -42,7 +50,8 @@ from pathlib import Path
 
 log = logging.getLogger("clausetrail")
 
-PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind its port
+STARTUP_FAILURE = 3  # uvicorn's exit code when it cannot bind its port or its app fails to start
+LOG_TAIL_LINES = 20  # of the server's log, in the error when it fails to start
 
 
 class PrefectServerError(RuntimeError):
@@ -68,6 +77,9 @@ class LocalServer:
         self.scheduler = scheduler
         self.port: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None  # the server's stdout and stderr
+        self._log_start = 0
+        self.keep_log = scheduler  # a served run's log may be wanted after `serve` ends
 
     @property
     def api_url(self) -> str:
@@ -85,32 +97,41 @@ class LocalServer:
         if not self.scheduler:
             env["PREFECT__SERVER_EPHEMERAL"] = "1"  # Prefect's own flag for this flavour
         env.pop("PREFECT_API_URL", None)
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flows.prefect_api",  # uvicorn, and a watch on this process (`_serve`)
-                str(os.getpid()),
-                "--app-dir",
-                str(Path(prefect_spec.origin).parent.parent),
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # the point: out of the terminal's process group
-        )
+        command = [
+            sys.executable,
+            "-m",
+            "flows.prefect_api",  # uvicorn, and a watch on this process (`_serve`)
+            str(os.getpid()),
+            "--app-dir",
+            str(Path(prefect_spec.origin).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ]
+        assert self.log_path is not None, "spawn opens the log"
+        self._log_start = self.log_path.stat().st_size  # this attempt's part of the log
+        with self.log_path.open("ab") as log:  # the child keeps a descriptor of its own
+            return subprocess.Popen(
+                command,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,  # the point: out of the terminal's process group
+            )
 
     def spawn(self) -> None:
         """Start the server process; `wait` for it to answer."""
+        handle, name = tempfile.mkstemp(prefix="clausetrail-prefect-server-", suffix=".log")
+        os.close(handle)
+        self.log_path = Path(name)
         self.process = self._spawn()
         atexit.register(self.stop)  # also on an exit that skips `local_api`'s finally
 
@@ -122,33 +143,62 @@ class LocalServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
-            if code == PORT_IN_USE:  # another process took the port meanwhile
-                self.process = self._spawn()
+            if code == STARTUP_FAILURE and self._port_was_taken():
+                self.process = self._spawn()  # another process took the port meanwhile
                 continue
             if code is not None:
-                raise PrefectServerError(f"the local Prefect server exited with code {code}")
+                self.keep_log = True
+                raise PrefectServerError(
+                    f"the local Prefect server exited with code {code}{self._log_tail()}"
+                )
             with SyncPrefectClient(self.api_url) as client:
                 if client.api_healthcheck() is None:  # None when healthy
                     return
             time.sleep(0.1)
+        self.keep_log = True
         self.stop()
         raise PrefectServerError(
             f"the local Prefect server did not answer within {timeout:.0f} s "
-            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS sets the wait)"
+            f"(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS sets the wait){self._log_tail()}"
+        )
+
+    def _port_was_taken(self) -> bool:
+        """Whether the last attempt's log says its port was in use (uvicorn
+        exits with the same code when the application fails to start)."""
+        assert self.log_path is not None
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            said = log.read().decode("utf-8", errors="replace").lower()
+        return os.strerror(errno.EADDRINUSE).lower() in said
+
+    def _log_tail(self) -> str:
+        """The last lines of the server's log, and where it is, for an error."""
+        try:
+            assert self.log_path is not None
+            lines = self.log_path.read_text("utf-8", errors="replace").splitlines()
+        except (AssertionError, OSError):
+            return ""
+        tail = "".join(f"\n  {line}" for line in lines[-LOG_TAIL_LINES:])
+        return (
+            f"; its log, {self.log_path}, ends:{tail}"
+            if tail
+            else f"; its log {self.log_path} is empty"
         )
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 5 s); safe to call twice."""
+        """Stop the server (SIGTERM, then SIGKILL after 5 s) and remove its log
+        unless `keep_log`; safe to call twice."""
         process, self.process = self.process, None
         atexit.unregister(self.stop)
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.log_path is not None and not self.keep_log:
+            self.log_path.unlink(missing_ok=True)
 
 
 def _drain_reporting(timeout: float = 5.0) -> None:
@@ -166,12 +216,12 @@ def _drain_reporting(timeout: float = 5.0) -> None:
 
 
 @contextmanager
-def local_api(*, scheduler: bool = False) -> Iterator[str | None]:
+def local_api(*, scheduler: bool = False) -> Iterator[LocalServer | None]:
     """A Prefect API for the flow runs inside: the configured one, else a
     local server in its own session for as long as the block runs (with its
     scheduler when `scheduler`: `clausetrail serve`).
 
-    Yields the URL of the server it started, or None when one was configured.
+    Yields the server it started, or None when one was configured.
     """
     # spawned before Prefect is imported, so that both take their seconds at
     # once; stopped again if Prefect's settings (a profile) name a server
@@ -193,7 +243,7 @@ def local_api(*, scheduler: bool = False) -> Iterator[str | None]:
         server.wait(timeout=float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             try:
-                yield server.api_url
+                yield server
             finally:
                 _drain_reporting()
     finally:

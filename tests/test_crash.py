@@ -225,7 +225,9 @@ def test_a_stop_signal_ends_the_run_and_the_prefect_server_it_started(
 
     import psutil
 
-    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home)}
+    temp = tmp_path / "tmp"  # where the server's log goes
+    temp.mkdir()
+    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home), "TMPDIR": str(temp)}
     env.pop("PREFECT_API_URL", None)  # its own server, not the test harness's
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "demo"), "demo"],
@@ -247,6 +249,8 @@ def test_a_stop_signal_ends_the_run_and_the_prefect_server_it_started(
             time.sleep(0.2)
         assert proc.poll() is None and servers, "the demo ended before it could be stopped"
         assert all(os.getpgid(s.pid) != proc.pid for s in servers), "server in the caller's group"
+        logs = list(temp.glob("clausetrail-prefect-server-*.log"))
+        assert len(logs) == 1, logs  # its output goes there, not to the terminal
         if expected_code == 143:
             proc.send_signal(signal.SIGTERM)
         else:
@@ -260,32 +264,36 @@ def test_a_stop_signal_ends_the_run_and_the_prefect_server_it_started(
             os.killpg(proc.pid, signal.SIGKILL)
         proc.stderr.close()
     assert left == [], f"the Prefect server outlived the run: {left}"
+    assert not logs[0].exists(), "the stopped server's log was left behind"
     # not killed by the signal's default action (-15, -2), not a success, and
     # not an error: a signal that lands inside a DuckDB query surfaces there as
     # "Query interrupted", and the exit code still says which signal it was
     assert code == expected_code, err[-2000:]
     assert f"{word}: what was committed is kept" in " ".join(err.split())
     assert "Traceback" not in err and "connection attempts failed" not in err, err[-2000:]
+    assert "Crash detected" not in err, err[-2000:]  # Prefect's line for the same stop
 
 
 @pytest.mark.faults
-def test_the_prefect_server_of_a_killed_command_stops_itself(migrated_prefect_home):
+def test_the_prefect_server_of_a_killed_command_stops_itself(tmp_path, migrated_prefect_home):
     """SIGKILL (or the out-of-memory killer) runs no exit handler, so the
     command cannot stop the server it started; that server sees its parent
     gone and stops on its own (before, it served on its port for good)."""
     import psutil
 
-    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home)}
+    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home), "TMPDIR": str(tmp_path)}
     env.pop("PREFECT_API_URL", None)  # a server of its own, as a command without one
     command = (
         "import time; from flows.prefect_api import LocalServer; server = LocalServer(); "
-        "server.spawn(); server.wait(120); print(server.process.pid, flush=True); time.sleep(600)"
+        "server.spawn(); server.wait(120); print(server.process.pid, server.log_path, flush=True); "
+        "time.sleep(600)"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", command], env=env, stdout=subprocess.PIPE, text=True
     )
     try:
-        server = psutil.Process(int(proc.stdout.readline()))  # it answers its health check
+        pid, log = proc.stdout.readline().split()  # once it answers its health check
+        server = psutil.Process(int(pid))
         assert is_local_server(server) and server.ppid() == proc.pid
         proc.kill()
         proc.wait(timeout=30)
@@ -298,3 +306,30 @@ def test_the_prefect_server_of_a_killed_command_stops_itself(migrated_prefect_ho
     for process in alive:
         process.kill()
     assert gone and not alive, "the server outlived the command that started it"
+    assert f"started this Prefect server ({proc.pid}) is gone" in Path(log).read_text()
+
+
+@pytest.mark.faults
+def test_a_local_prefect_server_that_cannot_start_says_why(tmp_path, monkeypatch):
+    """The server's own log has the reason; the error quotes its end and
+    names the file, which is kept. (Its exit code is the same as for a port
+    taken meanwhile, which was retried until the start timeout: 180 s here.)"""
+    import tempfile
+
+    from flows.prefect_api import LocalServer, PrefectServerError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the log goes
+    database = tmp_path / "missing" / "prefect.db"  # its folder does not exist
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{database}")
+    server = LocalServer()
+    server.spawn()
+    try:
+        with pytest.raises(PrefectServerError) as raised:
+            server.wait(timeout=120)  # a bound for a hang, not a speed check
+    finally:
+        server.stop()
+    message = str(raised.value)
+    assert "exited with code 3" in message
+    assert "unable to open database file" in message  # from the server's log
+    assert server.log_path is not None and str(server.log_path) in message
+    assert server.log_path.parent == tmp_path and server.log_path.is_file()

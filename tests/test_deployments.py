@@ -83,7 +83,7 @@ def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
     import httpx
     import psutil
 
-    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home)}
+    env = {**os.environ, "PREFECT_HOME": str(migrated_prefect_home), "TMPDIR": str(tmp_path)}
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "data"), "serve"],
@@ -133,3 +133,6 @@ def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
     assert set(scheduled) == set(SCHEDULES), scheduled
     assert code == 130, err[-2000:]
     assert server and not any(p.is_running() and p.status() != "zombie" for p in server)
+    # the server's log is kept after serve ends, and serve said where it is
+    log = re.search(r"its log: (\S+)", " ".join(err.split()))
+    assert log and Path(log.group(1)).parent == tmp_path and Path(log.group(1)).is_file(), err
