@@ -173,10 +173,11 @@ class LocalServer:
 
     def _log_tail(self) -> str:
         """The last lines of the server's log, and where it is, for an error."""
+        if self.log_path is None:
+            return ""
         try:
-            assert self.log_path is not None
             lines = self.log_path.read_text("utf-8", errors="replace").splitlines()
-        except (AssertionError, OSError):
+        except OSError:
             return ""
         tail = "".join(f"\n  {line}" for line in lines[-LOG_TAIL_LINES:])
         return (
