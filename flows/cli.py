@@ -551,7 +551,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # the full server: Prefect's ephemeral one runs no scheduler, so served
     # schedules would never make a run
     with local_api(scheduler=True) as server:
-        from flows.serve import serve_all
+        from flows.serve import schedule_lines, serve_all
 
         if server is not None:
             err_console.print(
@@ -559,7 +559,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"when serve ends; set PREFECT_API_URL to use another); its log: {server.log_path}",
                 soft_wrap=True,  # a path stays on one line
             )
-        serve_all(settings)
+            err_console.print(
+                "serving:\n" + "\n".join(schedule_lines(server.api_url)),
+                soft_wrap=True,
+                markup=False,
+            )
+        serve_all(settings, announce=server is None)
     return 0
 
 

@@ -42,5 +42,20 @@ def deployments(settings: Settings) -> list:
     ]
 
 
-def serve_all(settings: Settings) -> None:
-    serve(*deployments(settings))
+def serve_all(settings: Settings, *, announce: bool = True) -> None:
+    """Serve every deployment until stopped; `announce` prints Prefect's own
+    start message (its Prefect UI link is wrong for a server without a UI)."""
+    serve(*deployments(settings), print_starting_message=announce)
+
+
+def schedule_lines(api_url: str) -> list[str]:
+    """What `serve` prints of its deployments when it runs its own server:
+    each with its schedule, and how to start one now from another terminal."""
+    lines = [
+        f"  {flow_.name}/{name}  (cron {cron}, UTC)" for name, (flow_, cron) in SCHEDULES.items()
+    ]
+    lines.append(
+        f"start one now from another terminal: PREFECT_API_URL={api_url} "
+        "prefect deployment run FLOW/DEPLOYMENT"
+    )
+    return lines

@@ -89,13 +89,13 @@ def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
         [sys.executable, "-m", "flows.cli", "--data-dir", str(tmp_path / "data"), "serve"],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # Prefect prints its start message to stdout
         text=True,
         start_new_session=True,
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     try:
         url = None
@@ -133,6 +133,9 @@ def test_serve_on_its_own_makes_the_scheduled_runs_and_stops_on_ctrl_c(
     assert set(scheduled) == set(SCHEDULES), scheduled
     assert code == 130, err[-2000:]
     assert server and not any(p.is_running() and p.status() != "zombie" for p in server)
+    # its own lines, not Prefect's start message with a link to a UI it does not run
+    assert f"PREFECT_API_URL={url} prefect deployment run" in err and "Prefect UI" not in err
+    assert all(f"/{name}  (cron " in err for name in SCHEDULES), err[-2000:]
     # the server's log is kept after serve ends, and serve said where it is
     log = re.search(r"its log: (\S+)", " ".join(err.split()))
     assert log and Path(log.group(1)).parent == tmp_path and Path(log.group(1)).is_file(), err
