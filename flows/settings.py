@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from transforms.records import DocumentSpec
 from transforms.registry import RegistryError, parse_registry
@@ -21,6 +31,11 @@ from transforms.registry import RegistryError, parse_registry
 DEFAULT_USER_AGENT = (
     "clausetrail/0.1 (+https://github.com/clausetrail/clausetrail; policy-history research)"
 )
+
+# wb-manager's own rule for a collection name (pywb/manager/manager.py, COLL_RX)
+_COLLECTION = re.compile(r"^\w[-\w]*$")
+# pywb's cdx_api_endpoint is appended to "/<coll>": "/cdx" (the default), "-index", ...
+_CDX_ENDPOINT = re.compile(r"^[-/][-\w./]*$")
 
 
 class SettingsError(ValueError):
@@ -41,6 +56,23 @@ class Settings(BaseModel):
     )
     wayback_base: str = Field(
         "https://web.archive.org", description="archive base URL (CDX + id_ replay)"
+    )
+    archive_api: Literal["wayback", "pywb"] = Field(
+        "wayback",
+        description="the API the archive at wayback_base speaks: 'wayback' (the Internet "
+        "Archive's /cdx/search/cdx and /web/<ts>id_/<url>) or 'pywb' (a pywb collection's "
+        "/<coll>/cdx and /<coll>/<ts>id_/<url>)",
+    )
+    archive_collection: str | None = Field(
+        None,
+        validate_default=True,
+        description="the pywb collection to read (required with archive_api 'pywb')",
+    )
+    archive_cdx_endpoint: str | None = Field(
+        None,
+        validate_default=True,
+        description="pywb's cdx_api_endpoint, appended to /<coll> (default '/cdx'; "
+        "only with archive_api 'pywb')",
     )
     live_proxy: str | None = Field(
         None, description="HTTP proxy for live pages (the demo uses its local site)"
@@ -72,6 +104,52 @@ class Settings(BaseModel):
         None, description="DuckDB file (default: <data_dir>/clausetrail.duckdb)"
     )
 
+    @field_validator("wayback_base")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("the archive base URL must be an http(s) URL with a host")
+        if parts.query or parts.fragment:
+            raise ValueError("the archive base URL takes no query or fragment")
+        return value.strip().rstrip("/")
+
+    @field_validator("archive_collection")
+    @classmethod
+    def _collection(cls, value: str | None, info: ValidationInfo) -> str | None:
+        api = info.data.get("archive_api")
+        if api == "pywb" and not value:
+            raise ValueError(
+                "archive_api is 'pywb': name the collection to read "
+                "(CLAUSETRAIL_ARCHIVE_COLLECTION, e.g. 'policies' for /policies/cdx)"
+            )
+        if api != "pywb" and value is not None:
+            raise ValueError(
+                "a collection is only read with archive_api 'pywb' "
+                "(the Internet Archive has none); set CLAUSETRAIL_ARCHIVE_API=pywb"
+            )
+        if value is not None and not _COLLECTION.match(value):
+            raise ValueError(
+                "a pywb collection name is letters, digits, '_' and '-', "
+                "not starting with '-' (wb-manager's rule)"
+            )
+        return value
+
+    @field_validator("archive_cdx_endpoint")
+    @classmethod
+    def _cdx_endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        api = info.data.get("archive_api")
+        if value is None:
+            return "/cdx" if api == "pywb" else None
+        if api != "pywb":
+            raise ValueError("a CDX endpoint is only set with archive_api 'pywb'")
+        if not _CDX_ENDPOINT.match(value):
+            raise ValueError(
+                "pywb's cdx_api_endpoint starts with '/' or '-' and holds no spaces, "
+                "'?' or '#' (e.g. '/cdx' or '-index')"
+            )
+        return value
+
     @property
     def database(self) -> Path:
         return self.database_file or self.data_dir / "clausetrail.duckdb"
@@ -92,7 +170,6 @@ class Settings(BaseModel):
             key = f"CLAUSETRAIL_{name.upper()}"
             if key in environ:
                 values[name] = environ[key]
-        from_env = set(values)
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         if "sources" not in values:
@@ -107,10 +184,13 @@ class Settings(BaseModel):
             faults = []
             for e in err.errors():
                 name = str(e["loc"][0]) if e["loc"] else "?"
+                # a value given as an argument is the command line's; any
+                # other (the environment's, or a default a rule refuses) is
+                # named by its environment variable
                 where = (
-                    f"CLAUSETRAIL_{name.upper()}"
-                    if name in from_env and name not in given
-                    else "--" + name.replace("_", "-")
+                    "--" + name.replace("_", "-")
+                    if name in given
+                    else f"CLAUSETRAIL_{name.upper()}"
                 )
                 faults.append(f"{where}: {e['msg']}, got {e.get('input')!r}")
             raise SettingsError("bad setting: " + "; ".join(faults)) from None
