@@ -54,12 +54,54 @@ equal digests: A -> B -> A stays three rows. The same rule is applied again
 on our side across page boundaries, where the archive's collapse restarts,
 and a row already yielded (same timestamp, URL and digest) is not yielded
 again when pages overlap.
+
+Two archive APIs (`WaybackApi`, the default, and `PywbApi`)
+    The Internet Archive: CDX at `{base}/cdx/search/cdx` (space-separated
+    lines, paged with `showResumeKey`/`resumeKey`), replay at
+    `{base}/web/{timestamp}id_/{url}`, a 302 to the nearest capture.
+    A pywb collection (pywb 2.x, `docs/manual/cdxserver_api.rst` and
+    `pywb/warcserver/index/{query,cdxops,cdxobject}.py`): CDX at
+    `{base}/{coll}/cdx` (the endpoint is pywb's `cdx_api_endpoint`),
+    replay at `{base}/{coll}/{timestamp}id_/{url}`. What differs, and what we
+    do about it:
+      * `output=json` is one JSON object per line (NDJSON), with pywb's field
+        names (`url`, `mime`, `status`) and every value a string; a line
+        that is not a JSON object, or lacks `urlkey`, `timestamp`, `url`,
+        `mime` or `digest`, is a bad line like any other.
+      * filters are `[!][=|~]field:expr` and match a substring by default
+        (`~` is `re.match`, anchored at the start only), so ours are
+        `~status:(?:200)?$` and `~mime:(?:text/html|application/pdf)$`.
+      * there is no `collapse`, and no resume key: `collapse=digest` and
+        `showResumeKey` are ignored without an error. We collapse adjacent
+        digests on our side, and page with `limit` and `from`: the next
+        page starts at the last timestamp read (`from` is inclusive) and
+        the rows read twice there are skipped. pywb's `query_limit` setting
+        replaces the client's `limit`, so a page shorter than asked does
+        not prove the end: the listing ends with the first page that
+        brings nothing new (one request more than the pages). A full page
+        that brings nothing new (more than a page of captures in one
+        second) stops the listing with `incomplete` set.
+      * `resolveRevisits=true`: a revisit record takes the `mime` of the
+        capture it repeats, so A -> B -> A stored as a revisit still lists
+        the second A; a revisit has no `status` (hence the `?` in the
+        filter) and its row carries none. `allowFuzzy=false`: pywb would
+        otherwise answer a URL it lacks with captures of similar URLs.
+      * a URL with no captures, and a collection that does not exist, both
+        answer 200 with an empty body. So the client asks once for the
+        collection's page (`{base}/{coll}/`, 404 when there is no such
+        collection) before its first listing, and a wrong name is an
+        error, not an archive that holds nothing.
+      * `id_` replay of a timestamp it does not hold serves the nearest
+        capture at once, with its own `Memento-Datetime` and a
+        `Content-Location` naming it, instead of redirecting;
+        `Fetched.final_url` follows `Content-Location`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -68,6 +110,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import ClassVar
+from urllib.parse import quote, urlencode, urljoin
 
 import requests
 from waybackpy import WaybackMachineCDXServerAPI
@@ -85,9 +129,12 @@ __all__ = [
     "FetchError",
     "Fetched",
     "LiveClient",
+    "PywbApi",
     "RateLimiter",
     "RetryPolicy",
+    "WaybackApi",
     "parse_cdx_line",
+    "parse_pywb_line",
     "parse_retry_after",
     "split_cdx_page",
     "verify_digest",
@@ -108,6 +155,7 @@ KEPT_HEADERS = (
     "content-length",
     "location",
     "memento-datetime",
+    "content-location",
     "last-modified",
     "etag",
     "retry-after",
@@ -115,6 +163,10 @@ KEPT_HEADERS = (
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 CDX_FILTERS = ("statuscode:200", "mimetype:text/html|application/pdf")
 CDX_COLLAPSES = ("digest",)
+# pywb: its own field names; its filter syntax ([!][=|~]field:expr, `~` is re.match)
+PYWB_FIELDS = ("urlkey", "timestamp", "url", "mime", "status", "digest", "length")
+PYWB_REQUIRED = ("urlkey", "timestamp", "url", "mime", "digest")
+PYWB_FILTERS = ("~status:(?:200)?$", "~mime:(?:text/html|application/pdf)$")
 
 _TIMESTAMP = re.compile(r"^\d{14}$")
 _BASE32_SHA1 = re.compile(r"^[A-Z2-7]{32}$")
@@ -680,16 +732,10 @@ def parse_cdx_line(line: str) -> CdxRecord:
             + (" (truncated line?)" if len(parts) < len(CDX_FIELDS) else "")
         )
     urlkey, timestamp, original, mimetype, statuscode, digest, length = parts
-    if not _TIMESTAMP.match(timestamp):
-        raise ValueError(f"timestamp {timestamp!r} is not 14 digits")
-    try:
-        captured_at = datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-    except ValueError as err:
-        raise ValueError(f"timestamp {timestamp!r} is not a valid date") from err
     return CdxRecord(
         urlkey=urlkey,
         timestamp=timestamp,
-        captured_at=captured_at,
+        captured_at=_captured_at(timestamp),
         original=original,
         mimetype=mimetype,
         statuscode=_cdx_int(statuscode, "statuscode"),
@@ -698,10 +744,55 @@ def parse_cdx_line(line: str) -> CdxRecord:
     )
 
 
+def parse_pywb_line(line: str) -> CdxRecord:
+    """One line of pywb's `output=json` CDX (a JSON object) as a CdxRecord.
+
+    A missing `status` or `length` (a revisit has no status) is unknown, as
+    "-" is. Raises ValueError whose message is the reason the line is bad.
+    """
+    try:
+        row = json.loads(line)
+    except ValueError as err:
+        reason = getattr(err, "msg", str(err))
+        raise ValueError(f"not a JSON object: {reason} (truncated line?)") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"expected a JSON object, got {type(row).__name__}")
+    missing = [name for name in PYWB_REQUIRED if row.get(name) in (None, "")]
+    if missing:
+        raise ValueError(f"missing field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+    values: dict[str, str] = {}
+    for name in PYWB_FIELDS:
+        value = row.get(name, "-")
+        if isinstance(value, int) and not isinstance(value, bool) and name in ("status", "length"):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} {value!r} is not a string")
+        values[name] = value
+    return CdxRecord(
+        urlkey=values["urlkey"],
+        timestamp=values["timestamp"],
+        captured_at=_captured_at(values["timestamp"]),
+        original=values["url"],
+        mimetype=values["mime"],
+        statuscode=_cdx_int(values["status"], "status"),
+        digest=values["digest"],
+        length=_cdx_int(values["length"], "length"),
+    )
+
+
+def _captured_at(timestamp: str) -> datetime:
+    if not _TIMESTAMP.match(timestamp):
+        raise ValueError(f"timestamp {timestamp!r} is not 14 digits")
+    try:
+        return datetime.strptime(timestamp, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError as err:
+        raise ValueError(f"timestamp {timestamp!r} is not a valid date") from err
+
+
 def _cdx_int(value: str, name: str) -> int | None:
-    if value == "-":
+    if value in ("-", ""):
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ValueError(f"{name} {value!r} is not a number")
     return int(value)
 
@@ -729,6 +820,120 @@ def _looks_like_html(content_type: str | None, text: str) -> bool:
     if content_type and "html" in content_type.lower():
         return True
     return text.lstrip()[:1] == "<"
+
+
+# --------------------------------------------------------------------------
+# the two archive APIs: where things are, how a listing is asked for and read
+
+
+@dataclass(frozen=True, slots=True)
+class CdxQuery:
+    """What one listing asks the CDX API for, page after page."""
+
+    endpoint: str
+    url: str
+    from_: str | None
+    to: str | None
+    limit: int
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaybackApi:
+    """The Internet Archive's API (and any archive that copies its layout)."""
+
+    pages_overlap: ClassVar[bool] = False  # a resume key starts after the last row
+
+    def cdx_endpoint(self, base: str) -> str:
+        return f"{base}/cdx/search/cdx"
+
+    def replay_prefix(self, base: str) -> str:
+        return f"{base}/web"
+
+    def query_url(self, query: CdxQuery, cursor: str | None) -> str:
+        """One page's request, built with waybackpy's helpers; `cursor` is a resume key."""
+        api = WaybackMachineCDXServerAPI(
+            query.url,
+            user_agent=query.user_agent,
+            start_timestamp=query.from_,
+            end_timestamp=query.to,
+            filters=list(CDX_FILTERS),
+            collapses=list(CDX_COLLAPSES),
+        )
+        payload: dict[str, str] = {}
+        api.add_payload(payload)
+        payload["showResumeKey"] = "true"
+        payload["limit"] = str(query.limit)
+        if cursor:
+            payload["resumeKey"] = cursor
+        return full_url(query.endpoint, payload)
+
+    def parse_line(self, line: str) -> CdxRecord:
+        return parse_cdx_line(line)
+
+    def split_page(self, text: str, limit: int) -> tuple[list[str], str | None]:
+        """A page's lines, and its resume key (the next page's cursor) or None."""
+        return split_cdx_page(text)
+
+
+@dataclass(frozen=True, slots=True)
+class PywbApi:
+    """A pywb collection: `{base}/{collection}{cdx_endpoint}` and `{base}/{collection}/`
+    replay (see the module docstring for what differs from the Wayback API)."""
+
+    collection: str
+    cdx_api_endpoint: str = "/cdx"  # pywb's `cdx_api_endpoint` setting
+
+    pages_overlap: ClassVar[bool] = True  # the next page starts at the last timestamp
+
+    def __post_init__(self) -> None:
+        if not re.match(r"^\w[-\w]*$", self.collection):
+            raise ValueError(f"not a pywb collection name: {self.collection!r}")
+        if not re.match(r"^[-/][-\w./]*$", self.cdx_api_endpoint):
+            raise ValueError(f"not a pywb cdx_api_endpoint: {self.cdx_api_endpoint!r}")
+
+    def cdx_endpoint(self, base: str) -> str:
+        return f"{base}/{quote(self.collection)}{self.cdx_api_endpoint}"
+
+    def replay_prefix(self, base: str) -> str:
+        return f"{base}/{quote(self.collection)}"
+
+    def collection_page(self, base: str) -> str:
+        """The collection's search page: 200, or 404 when there is no such collection."""
+        return f"{base}/{quote(self.collection)}/"
+
+    def query_url(self, query: CdxQuery, cursor: str | None) -> str:
+        """One page's request; `cursor` is the timestamp the page starts at."""
+        params = [
+            ("url", query.url),
+            ("matchType", "exact"),
+            ("output", "json"),
+            ("fl", ",".join(PYWB_FIELDS)),
+            *(("filter", spec) for spec in PYWB_FILTERS),
+            ("resolveRevisits", "true"),
+            ("allowFuzzy", "false"),
+            ("limit", str(query.limit)),
+        ]
+        start = cursor or query.from_
+        if start:
+            params.append(("from", start))
+        if query.to:
+            params.append(("to", query.to))
+        return f"{query.endpoint}?{urlencode(params)}"
+
+    def parse_line(self, line: str) -> CdxRecord:
+        return parse_pywb_line(line)
+
+    def split_page(self, text: str, limit: int) -> tuple[list[str], bool]:
+        """A page's lines, and whether it was full (`limit` rows)."""
+        lines = [line.rstrip("\r") for line in text.split("\n")]
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return lines, sum(1 for line in lines if line.strip()) >= limit
+
+
+ArchiveApi = WaybackApi | PywbApi
+WAYBACK = WaybackApi()
 
 
 # --------------------------------------------------------------------------
@@ -766,23 +971,14 @@ class CdxListing:
         self._client = client
         self._started = False
 
-    def query_url(self, resume_key: str | None = None) -> str:
-        """The CDX request URL for one page (built with waybackpy's helpers)."""
-        api = WaybackMachineCDXServerAPI(
-            self.url,
-            user_agent=self._client.user_agent,
-            start_timestamp=self.from_,
-            end_timestamp=self.to,
-            filters=list(CDX_FILTERS),
-            collapses=list(CDX_COLLAPSES),
+    def query_url(self, cursor: str | None = None) -> str:
+        """The CDX request URL for one page: the first, or the one `cursor`
+        (a resume key, or pywb's next `from` timestamp) points at."""
+        client = self._client
+        query = CdxQuery(
+            client.cdx_endpoint, self.url, self.from_, self.to, self.page_size, client.user_agent
         )
-        payload: dict[str, str] = {}
-        api.add_payload(payload)
-        payload["showResumeKey"] = "true"
-        payload["limit"] = str(self.page_size)
-        if resume_key:
-            payload["resumeKey"] = resume_key
-        return full_url(self._client.cdx_endpoint, payload)
+        return client.api.query_url(query, cursor)
 
     def __iter__(self) -> Iterator[CdxRecord]:
         if self._started:
@@ -791,41 +987,68 @@ class CdxListing:
         return self._records()
 
     def _records(self) -> Iterator[CdxRecord]:
+        api = self._client.api
+        self._client.check_collection(self.url)
         seen_keys: set[str] = set()
-        resume_key: str | None = None
+        cursor: str | None = None
         number = 0
         last_digest: str | None = None
         yielded: set[tuple[str, str, str]] = set()
+        previous_page: set[str] = set()
         while True:
-            lines, next_key = self._page(resume_key)
+            lines, more = self._page(cursor)
+            last_timestamp: str | None = None
+            fresh = 0  # lines not read on the page before
             for line in lines:
+                if api.pages_overlap and line in previous_page:
+                    continue  # pywb: the rows at the timestamp this page starts from, again
                 number += 1
                 if not line.strip():
                     continue
+                fresh += 1
                 try:
-                    record = parse_cdx_line(line)
+                    record = api.parse_line(line)
                 except ValueError as err:
                     self.bad_lines.append((number, line, str(err)))
                     log.warning("CDX listing of %s: line %d skipped: %s", self.url, number, err)
                     continue
+                last_timestamp = record.timestamp
                 key = (record.timestamp, record.original, record.digest)
                 if record.digest == last_digest or key in yielded:
                     continue  # collapse=digest across a page boundary; overlapping pages
                 last_digest = record.digest
                 yielded.add(key)
                 yield record
-            if next_key is None:
+            if api.pages_overlap:
+                # pywb: no resume key, and a server's `query_limit` may cut a
+                # page shorter than asked, so a short page does not prove the
+                # end: ask from the last timestamp read until a page brings
+                # nothing new
+                if fresh == 0:
+                    if more:
+                        self._stop(
+                            f"a full page of {self.page_size} rows from {cursor} brought "
+                            "nothing new (more captures than that in one second?)"
+                        )
+                    return
+                # no line read (all bad)? the same page again ends the listing
+                cursor, previous_page = last_timestamp or cursor, set(lines)
+                continue
+            if more is None:
                 return
-            if next_key in seen_keys:
-                self.incomplete = f"the archive repeated resume key {next_key!r}"
-                log.warning("CDX listing of %s stopped: %s", self.url, self.incomplete)
+            if more in seen_keys:
+                self._stop(f"the archive repeated resume key {more!r}")
                 return
-            seen_keys.add(next_key)
-            resume_key = next_key
+            seen_keys.add(more)
+            cursor = more
 
-    def _page(self, resume_key: str | None) -> tuple[list[str], str | None]:
+    def _stop(self, why: str) -> None:
+        self.incomplete = why
+        log.warning("CDX listing of %s stopped: %s", self.url, why)
+
+    def _page(self, cursor: str | None) -> tuple[list[str], str | bool | None]:
         client = self._client
-        request_url = self.query_url(resume_key)
+        request_url = self.query_url(cursor)
         fetched = client._http.get(
             request_url,
             what=f"CDX listing of {self.url}:",
@@ -857,7 +1080,7 @@ class CdxListing:
                 self.url,
                 status=fetched.status,
             )
-        return split_cdx_page(text)
+        return client.api.split_page(text, self.page_size)
 
 
 def _snippet(text: str, size: int = 200) -> str:
@@ -868,9 +1091,12 @@ def _snippet(text: str, size: int = 200) -> str:
 class ArchiveClient:
     """The Wayback archive: CDX listings and raw (`id_`) replay.
 
-    Every request goes through its limiter (`cdx_limiter` for listings,
+    `api` says which layout the archive at `base_url` has: the Internet
+    Archive's (`WaybackApi`, the default) or a pywb collection's
+    (`PywbApi("coll")`). Every request goes through its limiter
+    (`cdx_limiter` for listings and the pywb collection check,
     `replay_limiter` for replay), which may be shared with other clients of
-    the same process.
+    the same process, and through the same retry policy.
     """
 
     def __init__(
@@ -888,10 +1114,15 @@ class ArchiveClient:
         max_wait: float = 300.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utc_now,
+        api: ArchiveApi = WAYBACK,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.api = api
         self.user_agent = user_agent
         self.max_bytes = max_bytes
+        self._collection_lock = threading.Lock()
+        self._collection_checked = False
+        self._collection_missing: str | None = None  # the message, once the archive said so
         self.cdx_limiter = cdx_limiter if cdx_limiter is not None else RateLimiter(CDX_PER_SECOND)
         self.replay_limiter = (
             replay_limiter if replay_limiter is not None else RateLimiter(REPLAY_PER_SECOND)
@@ -908,7 +1139,39 @@ class ArchiveClient:
 
     @property
     def cdx_endpoint(self) -> str:
-        return f"{self.base_url}/cdx/search/cdx"
+        return self.api.cdx_endpoint(self.base_url)
+
+    def check_collection(self, subject: str) -> None:
+        """pywb answers a CDX query to a collection it does not have with an
+        empty 200, as if the page had no captures: before the first listing,
+        ask once for the collection's page, and refuse every listing if it is
+        a 404. No-op for the Wayback API. `subject` is the page being listed."""
+        api = self.api
+        if not isinstance(api, PywbApi):
+            return
+        page = api.collection_page(self.base_url)
+        with self._collection_lock:
+            if not self._collection_checked:
+                fetched = self._http.get(
+                    page, what="pywb collection page", limiter=self.cdx_limiter, subject=subject
+                )
+                if fetched.status == 404:
+                    self._collection_missing = (
+                        f"the pywb archive at {self.base_url} has no collection "
+                        f"{api.collection!r} (GET {page} answered 404); "
+                        "check archive_collection"
+                    )
+                elif fetched.status != 200:
+                    raise CdxParseError(
+                        f"pywb collection page {page}: HTTP {fetched.status}: "
+                        f"{_snippet(fetched.body.decode('utf-8', errors='replace'))}",
+                        subject,
+                        status=fetched.status,
+                    )
+                self._collection_checked = True
+            missing = self._collection_missing
+        if missing:
+            raise CdxParseError(f"CDX listing of {subject}: {missing}", subject, status=404)
 
     @property
     def policy(self) -> RetryPolicy:
@@ -932,27 +1195,33 @@ class ArchiveClient:
 
     def replay_url(self, record: CdxRecord) -> str:
         """The raw replay URL: the archived bytes, without the archive's toolbar."""
-        return f"{self.base_url}/web/{record.timestamp}id_/{record.original}"
+        return f"{self.api.replay_prefix(self.base_url)}/{record.timestamp}id_/{record.original}"
 
     def archive_url(self, record: CdxRecord) -> str:
         """The human playback URL of a capture."""
-        return f"{self.base_url}/web/{record.timestamp}/{record.original}"
+        return f"{self.api.replay_prefix(self.base_url)}/{record.timestamp}/{record.original}"
 
     def fetch_capture(self, record: CdxRecord) -> Fetched:
         """Download one capture's archived bytes through `id_` replay.
 
         The archive may redirect to the nearest timestamp; the redirect is
-        followed and `final_url` says where the bytes came from. The status
-        and content type are the archived ones; an archived 4xx/5xx (it
-        carries Memento-Datetime) is data, not a refusal.
+        followed and `final_url` says where the bytes came from (pywb serves
+        the nearest capture without a redirect and names it in
+        Content-Location, which `final_url` then follows). The status and
+        content type are the archived ones; an archived 4xx/5xx (it carries
+        Memento-Datetime) is data, not a refusal.
         """
-        return self._http.get(
+        fetched = self._http.get(
             self.replay_url(record),
             what="replay of",
             limiter=self.replay_limiter,
             captured_at=record.captured_at,
             archived_answers=True,
         )
+        served = fetched.header("content-location")
+        if served and fetched.header("memento-datetime"):
+            fetched = replace(fetched, final_url=urljoin(fetched.final_url, served))
+        return fetched
 
     def close(self) -> None:
         self._http.close()

@@ -15,7 +15,7 @@ from typing import TypeVar
 import duckdb
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flows.client import ArchiveClient, LiveClient, RateLimiter
+from flows.client import WAYBACK, ArchiveClient, LiveClient, PywbApi, RateLimiter
 from flows.settings import Settings, load_registry
 from flows.signals import stop_if_signalled
 from transforms.records import DocumentSpec
@@ -72,6 +72,12 @@ class Run:
             max_attempts=s.max_attempts,
             backoff=s.backoff_seconds,
             max_wait=s.max_wait_seconds,
+            api=(
+                WAYBACK
+                if s.archive_api == "wayback"
+                # the settings refuse pywb without a collection; PywbApi refuses "" too
+                else PywbApi(s.archive_collection or "", s.archive_cdx_endpoint or "/cdx")
+            ),
         )
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
