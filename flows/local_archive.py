@@ -16,6 +16,36 @@ Faults (an HTTP status, a connection reset, a hang, a truncated body, a
 redirect, a replaced body) can be queued per kind of request, so clients can
 be tested against what the real archive does on a bad day.
 
+With ``api="pywb"`` the same captures are served as one pywb collection
+instead, the way pywb 2.10 answers (checked against a real pywb 2.10.0
+serving a collection built with ``wb-manager``, and against its
+``docs/manual/cdxserver_api.rst`` and ``pywb/warcserver/index/query.py``,
+``cdxops.py``, ``cdxobject.py``, ``pywb/apps/frontendapp.py``):
+
+* ``GET /{coll}/cdx`` - the CDX server API: ``url`` (required: a 400 with a
+  JSON ``message`` without it), ``matchType`` and the ``*`` shortcuts,
+  ``from``/``to`` (padded, inclusive), repeated ``filter`` in pywb's syntax
+  (``[!][=|~]field:expr``: substring by default, ``=`` exact, ``~``
+  ``re.match``; ``statuscode``/``mimetype``/``original`` stand for
+  ``status``/``mime``/``url``), ``fl``, ``limit`` (default 100000),
+  ``sort=reverse``, ``resolveRevisits``, and ``output`` ``cdxj`` (the
+  default), ``json`` (one JSON object per line) or ``text``. Parameters pywb
+  does not know (``collapse``, ``showResumeKey``, ``resumeKey``) are
+  ignored without an error, as pywb ignores them. A URL without captures,
+  and a collection that does not exist, answer 200 with an empty body.
+  ``page_size`` acts as pywb's ``query_limit``: it replaces the client's
+  ``limit``. There is no fuzzy matching (as with ``allowFuzzy=false``).
+* ``GET /{coll}/{timestamp}id_/{url}`` - replay; a timestamp it does not
+  hold serves the nearest capture at once (no redirect) with that
+  capture's ``Memento-Datetime`` and a ``Content-Location`` naming it; a URL
+  it does not hold is a 404 page without ``Memento-Datetime``.
+* ``GET /{coll}/`` - the collection's page: 200, or 404 for another name.
+
+A capture may be a revisit record (``revisit=True``): the CDX row has mime
+``warc/revisit`` and no status (with ``resolveRevisits=true`` pywb gives it
+the mime of the earlier capture with the same digest), and replay serves its
+body, the payload it repeats.
+
 Standard library only; no Prefect. Used by the tests and by offline demos.
 """
 
@@ -51,10 +81,17 @@ __all__ = [
 
 CDX_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 FAULT_KINDS = ("status", "reset", "hang", "truncate", "redirect", "body")
-REQUEST_KINDS = ("cdx", "replay", "live")
+REQUEST_KINDS = ("cdx", "replay", "live", "collection")
+ARCHIVE_APIS = ("wayback", "pywb")
+# pywb: the fields of a CDXJ index line in the order pywb writes them, and the
+# names a filter may use for them (CDXObject.CDX_ALT_FIELDS)
+PYWB_FIELDS = ("urlkey", "timestamp", "url", "mime", "status", "digest", "length", "offset")
+PYWB_ALT_FIELDS = {"original": "url", "statuscode": "status", "mimetype": "mime"}
+PYWB_DEFAULT_LIMIT = 100000
 
 _TIMESTAMP = re.compile(r"^\d{14}$")
 _REPLAY_PATH = re.compile(r"^/web/(\d{1,14})([a-z]{2}_)?/(.+)$", re.DOTALL)
+_PYWB_REPLAY_PATH = re.compile(r"^/([^/?]+)/(\d{1,14})([a-z]{2}_)?/(.+)$", re.DOTALL)
 _FILTER = re.compile(r"^(!?)([a-z]+):(.*)$", re.DOTALL)
 _COLLAPSE = re.compile(r"^([a-z]+)(?::(\d+))?$")
 
@@ -73,6 +110,7 @@ class ArchivedCapture:
     status: int = 200  # the archived HTTP status
     mimetype: str = "text/html"
     content_type: str | None = None  # header sent on replay; see header_content_type
+    revisit: bool = False  # a revisit record: `body` is the payload it repeats
 
     def __post_init__(self) -> None:
         if not _TIMESTAMP.match(self.timestamp):
@@ -211,6 +249,14 @@ class _BadRequest(Exception):
     """A CDX or replay request the archive refuses with a 400."""
 
 
+class _PywbError(Exception):
+    """pywb's answer to a bad CDX query: a status and a JSON `message`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 # --------------------------------------------------------------------------
 # URL keys and timestamps
 
@@ -270,6 +316,10 @@ class LocalArchive:
 
     page_size > 0 caps every CDX answer at that many lines; with
     showResumeKey=true the answer ends with a blank line and a resume key.
+
+    api="pywb" serves the captures as the pywb collection `collection`
+    instead (CDX at `/{collection}{cdx_api_endpoint}`, replay at
+    `/{collection}/{timestamp}id_/{url}`; see the module docstring).
     """
 
     def __init__(
@@ -278,7 +328,17 @@ class LocalArchive:
         live: Mapping[str, LivePage] | None = None,
         *,
         page_size: int = 0,
+        api: str = "wayback",
+        collection: str = "local",
+        cdx_api_endpoint: str = "/cdx",
     ) -> None:
+        if api not in ARCHIVE_APIS:
+            raise ValueError(f"unknown archive api {api!r}; expected one of {ARCHIVE_APIS}")
+        if not re.match(r"^\w[-\w]*$", collection):
+            raise ValueError(f"not a pywb collection name: {collection!r}")
+        self.api = api
+        self.collection = collection
+        self.cdx_api_endpoint = cdx_api_endpoint
         self.page_size = page_size
         self.requests: list[RequestRecord] = []
         self.server_errors: list[str] = []  # unexpected handler exceptions, for debugging
@@ -357,10 +417,13 @@ class LocalArchive:
 
     @property
     def cdx_url(self) -> str:
+        if self.api == "pywb":
+            return f"{self.base_url}/{self.collection}{self.cdx_api_endpoint}"
         return f"{self.base_url}/cdx/search/cdx"
 
     def replay_url(self, timestamp: str, url: str, mode: str = "id_") -> str:
-        return f"{self.base_url}/web/{timestamp}{mode}/{url}"
+        prefix = self.collection if self.api == "pywb" else "web"
+        return f"{self.base_url}/{prefix}/{timestamp}{mode}/{url}"
 
     # -- content ------------------------------------------------------------
 
@@ -535,22 +598,144 @@ class LocalArchive:
             return _Answer(302, (("Location", location), ("Content-Type", "text/plain")), b"")
 
         capture = exact[0]
-        memento = _http_date(capture.captured_at)
-        link = (
-            f'<{capture.url}>; rel="original", '
+        return _memento_answer(
+            capture,
             f'<{base_url}/web/timemap/link/{capture.url}>; rel="timemap"; '
-            'type="application/link-format", '
-            f'<{base_url}/web/{capture.timestamp}{mode}/{capture.url}>; rel="memento"; '
-            f'datetime="{memento}"'
-        )
-        headers = (
-            ("Content-Type", capture.header_content_type),
-            ("Memento-Datetime", memento),
-            ("Link", link),
+            'type="application/link-format", ',
+            f"{base_url}/web/{capture.timestamp}{mode}/{capture.url}",
             ("X-Archive-Src", f"local-archive/{capture.timestamp}.warc.gz"),
             ("X-Archive-Orig-Content-Length", str(len(capture.body))),
         )
-        return _Answer(capture.status, headers, capture.body)
+
+    # -- the pywb flavour ------------------------------------------------------
+
+    def _pywb_cdx_answer(self, collection: str, query: str) -> _Answer:
+        """pywb's CDX server API (`/{coll}/cdx`), in pywb's order of operations
+        (cdxops.process_cdx): resolve revisits, filter, clamp to from/to, limit."""
+        pairs = parse_qsl(query, keep_blank_values=True)
+        params = dict(pairs)  # pywb's query_to_dict: the last value wins
+        filters = [v for k, v in pairs if k == "filter"]
+        output = params.get("output", "cdxj")
+        if output not in ("cdxj", "json", "text"):
+            raise _PywbError(400, f"output={output} not supported")
+        url = params.get("url", "")
+        if not url:
+            raise _PywbError(400, 'The "url" param is required')
+        try:
+            limit = int(params.get("limit", PYWB_DEFAULT_LIMIT))
+        except ValueError as err:
+            raise _PywbError(500, f"Internal Error: {err}") from None
+        if self.page_size > 0:
+            limit = self.page_size  # query_limit is appended to the query: it wins
+        match_type = params.get("matchType") or ""
+        if not match_type:
+            if url.startswith("*."):
+                url, match_type = url[2:], "domain"
+            elif url.endswith("*"):
+                url, match_type = url[:-1], "prefix"
+            else:
+                match_type = "exact"
+        key = surt_key(url)
+        host_key = key.split(")", 1)[0]
+        selected = {
+            "exact": lambda urlkey: urlkey == key,
+            "prefix": lambda urlkey: urlkey.startswith(key),
+            "host": lambda urlkey: urlkey.split(")", 1)[0] == host_key,
+            "domain": lambda urlkey: (
+                urlkey.split(")", 1)[0] == host_key
+                or urlkey.split(")", 1)[0].startswith(host_key + ",")
+            ),
+        }.get(match_type)
+        if selected is None:
+            raise _PywbError(400, f"Invalid match_type: {match_type}")
+
+        with self._lock:
+            held = [
+                (seq, c, urlkey)
+                for seq, c, urlkey in self._captures
+                if collection == self.collection and selected(urlkey)
+            ]
+        held.sort(key=lambda r: (r[2], r[1].timestamp, r[0]))
+        rows = [_pywb_row(c, urlkey, seq, collection) for seq, c, urlkey in held]
+        if params.get("resolveRevisits", "").lower() in ("true", "1"):
+            rows = _pywb_resolve_revisits(rows)
+        rows = [{**row, "access": "allow"} for row in rows]  # pywb's access check, last
+        try:
+            checks = [_pywb_filter(spec) for spec in filters]
+        except re.error as err:
+            raise _PywbError(500, f"Internal Error: {err}") from None
+        rows = [row for row in rows if all(check(row) for check in checks)]
+        low = params.get("from", "")
+        high = params.get("to", "")
+        low = low.ljust(14, "0") if low else ""
+        high = high.ljust(14, "9") if high else ""
+        rows = [
+            row
+            for row in rows
+            if (not low or row["timestamp"] >= low) and (not high or row["timestamp"] <= high)
+        ]
+        if params.get("sort") == "reverse" or params.get("reverse", "").lower() in ("true", "1"):
+            rows = list(reversed(rows))[: max(limit, 0)]
+        else:
+            rows = rows[: max(limit, 0)]  # zip(rows, range(limit)): nothing when limit <= 0
+
+        fields = params.get("fl") or params.get("fields")
+        names = fields.split(",") if fields else None
+        if output == "json":
+            lines = [json.dumps(_pywb_pick(row, names)) + "\n" for row in rows]
+            content_type = "text/x-ndjson"
+        elif output == "text":
+            picked = (names or list(rows[0])) if rows else []
+            lines = [" ".join(str(row.get(n, "-")) for n in picked) + "\n" for row in rows]
+            content_type = "text/plain"
+        else:
+            lines = [
+                f"{row['urlkey']} {row['timestamp']} "
+                + json.dumps(_pywb_pick(row, names, skip=("urlkey", "timestamp")))
+                + "\n"
+                for row in rows
+            ]
+            content_type = "text/x-cdxj"
+        return _Answer(200, (("Content-Type", content_type),), "".join(lines).encode())
+
+    def _pywb_replay_answer(self, path: str, base_url: str) -> _Answer:
+        match = _PYWB_REPLAY_PATH.match(path)
+        not_found = _Answer(
+            404,
+            (("Content-Type", "text/html"),),
+            b"<!DOCTYPE html><html><head><title>URL Not Found</title></head>"
+            b"<body><h4>URL Not Found</h4></body></html>",
+        )
+        if match is None or match.group(1) != self.collection:
+            return not_found
+        timestamp, mode, url = match.group(2), match.group(3) or "", match.group(4)
+        url = re.sub(r"^(https?):/(?!/)", r"\1://", url)
+        key = surt_key(url)
+        with self._lock:
+            candidates = [c for _, c, urlkey in self._captures if urlkey == key]
+        if not candidates:
+            return not_found
+        target = _ts_datetime(timestamp)
+        served = min(
+            candidates,
+            key=lambda c: (abs((c.captured_at - target).total_seconds()), c.timestamp),
+        )
+        prefix = f"{base_url}/{self.collection}"
+        return _memento_answer(
+            served,
+            f'<{prefix}/{served.url}>; rel="timegate", '
+            f'<{prefix}/timemap/link/{served.url}>; rel="timemap"; '
+            'type="application/link-format", ',
+            f"{prefix}/{served.timestamp}mp_/{served.url}",
+            ("Content-Location", f"{prefix}/{served.timestamp}{mode}/{served.url}"),
+        )
+
+    def _pywb_collection_page(self, collection: str) -> _Answer:
+        if collection != self.collection:
+            body = b"<!DOCTYPE html><html><body><h4>Collection not found</h4></body></html>"
+            return _Answer(404, (("Content-Type", "text/html"),), body)
+        body = f"<!DOCTYPE html><html><body><h2>{collection}</h2></body></html>".encode()
+        return _Answer(200, (("Content-Type", 'text/html; charset="utf-8"'),), body)
 
     def _live_answer(self, url: str) -> _Answer:
         with self._lock:
@@ -559,6 +744,25 @@ class LocalArchive:
             body = b"<html><body><h1>404 Not Found</h1></body></html>"
             return _Answer(404, (("Content-Type", "text/html; charset=utf-8"),), body)
         return _Answer(page.status, (("Content-Type", page.content_type),), page.body)
+
+
+def _memento_answer(
+    capture: ArchivedCapture, links: str, memento_url: str, *extra: tuple[str, str]
+) -> _Answer:
+    """A capture replayed: its archived status, type and bytes, with Memento headers
+    (`links` are the Link entries between rel="original" and rel="memento")."""
+    memento = _http_date(capture.captured_at)
+    link = (
+        f'<{capture.url}>; rel="original", {links}'
+        f'<{memento_url}>; rel="memento"; datetime="{memento}"'
+    )
+    headers = (
+        ("Content-Type", capture.header_content_type),
+        ("Memento-Datetime", memento),
+        ("Link", link),
+        *extra,
+    )
+    return _Answer(capture.status, headers, capture.body)
 
 
 # --------------------------------------------------------------------------
@@ -583,9 +787,9 @@ def _field(capture: ArchivedCapture, urlkey: str, name: str) -> str:
     if name == "original":
         return capture.url
     if name == "mimetype":
-        return capture.mimetype
+        return "warc/revisit" if capture.revisit else capture.mimetype
     if name == "statuscode":
-        return str(capture.status)
+        return "-" if capture.revisit else str(capture.status)
     if name == "digest":
         return capture.digest
     if name == "length":
@@ -619,6 +823,85 @@ def _apply_collapse(rows: list, spec: str) -> list:
             kept.append(row)
         previous = value
     return kept
+
+
+def _pywb_row(
+    capture: ArchivedCapture, urlkey: str, seq: int, collection: str
+) -> dict[str, str]:
+    """A capture as pywb's index holds it; a revisit has no status."""
+    row = {
+        "urlkey": urlkey,
+        "timestamp": capture.timestamp,
+        "url": capture.url,
+        "mime": "warc/revisit" if capture.revisit else capture.mimetype,
+        "status": str(capture.status),
+        "digest": capture.digest,
+        "length": str(len(capture.body)),
+        "offset": str(seq),
+        "filename": "local-archive.warc.gz",
+        "source": f"{collection}/indexes/index.cdxj",
+        "source-coll": collection,
+    }
+    if capture.revisit:
+        del row["status"]
+    return row
+
+
+def _pywb_resolve_revisits(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """cdxops.cdx_resolve_revisits: a revisit takes the mime (and status, when
+    it has that field) of the earlier capture with its digest; every row gets
+    orig.length, orig.offset and orig.filename ('-' when there is no original)."""
+    originals: dict[str, dict[str, str]] = {}
+    resolved = []
+    for row in rows:
+        row = dict(row)
+        is_revisit = row.get("mime") == "warc/revisit"
+        original = originals.get(row["digest"])
+        if original is None and not is_revisit:
+            originals[row["digest"]] = row
+        if original is not None and is_revisit:
+            row["mime"] = original.get("mime", "")
+            if "status" in row:
+                row["status"] = original.get("status", "")
+            for name in ("length", "offset", "filename"):
+                row[f"orig.{name}"] = original.get(name, "-")
+        else:
+            for name in ("length", "offset", "filename"):
+                row[f"orig.{name}"] = "-"
+        resolved.append(row)
+    return resolved
+
+
+def _pywb_filter(spec: str):  # type: ignore[no-untyped-def]
+    """cdxops.CDXFilter: `[!][=|~]field:expr`, a substring match by default."""
+    invert = spec.startswith("!")
+    spec = spec[1:] if invert else spec
+    mode = spec[:1] if spec[:1] in ("=", "~") else ""
+    spec = spec[1:] if mode else spec
+    field, _, expr = spec.partition(":") if ":" in spec else ("", "", spec)
+    field = PYWB_ALT_FIELDS.get(field, field)
+    regex = re.compile(expr) if mode == "~" else None
+
+    def check(row: dict[str, str]) -> bool:
+        value = str(row.get(field, "")) if field else json.dumps(row)
+        if regex is not None:
+            matched = regex.match(value) is not None
+        elif mode == "=":
+            matched = value == expr
+        else:
+            matched = expr in value
+        return matched != invert
+
+    return check
+
+
+def _pywb_pick(
+    row: dict[str, str], names: list[str] | None, skip: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """CDXObject.conv_to_json: the fields asked for that the row has, in that order."""
+    if names is None:
+        return {k: v for k, v in row.items() if k not in skip}
+    return {n: row[n] for n in names if n in row and n not in skip}
 
 
 def _resume_key(row: tuple[int, ArchivedCapture, str]) -> str:
@@ -726,6 +1009,8 @@ class _Handler(BaseHTTPRequestHandler):
                 kind, target = "live", path
                 url = "http://" + path[len("/live/") :]
                 build = lambda: archive._live_answer(url)  # noqa: E731
+            elif archive.api == "pywb":
+                kind, target, build = self._pywb_route(path)
             elif urlsplit(path).path in ("/cdx/search/cdx", "/cdx/search/cdx/"):
                 kind, target = "cdx", path
                 build = lambda: archive._cdx_answer(urlsplit(path).query)  # noqa: E731
@@ -746,6 +1031,11 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = build()
             except _BadRequest as err:
                 answer = _Answer(400, (("Content-Type", "text/plain"),), f"{err}\n".encode())
+            except _PywbError as err:
+                body = json.dumps({"message": str(err)}).encode()
+                answer = _Answer(
+                    err.status, (("Content-Type", "application/json; charset=utf-8"),), body
+                )
             if fault is not None:  # truncate: the real answer, cut short
                 archive._log(RequestRecord(kind, self.command, path, answer.status))
                 self._send(answer, False, extra_length=100)
@@ -755,6 +1045,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(answer, head_only)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+
+    def _pywb_route(self, path: str):  # type: ignore[no-untyped-def]
+        """(kind, target, build) for a request to the pywb flavour."""
+        archive = self.server.archive
+        parts = urlsplit(path)
+        cdx = re.match(rf"^/(\w[-\w]*?){re.escape(archive.cdx_api_endpoint)}$", parts.path)
+        if cdx:
+            collection = cdx.group(1)
+            return "cdx", path, lambda: archive._pywb_cdx_answer(collection, parts.query)
+        page = re.match(r"^/(\w[-\w]*)/$", parts.path)
+        if page:
+            return "collection", path, lambda: archive._pywb_collection_page(page.group(1))
+        return "replay", path, lambda: archive._pywb_replay_answer(path, self._base_url)
 
     def _apply_fault(self, kind: str, fault: Fault, head_only: bool) -> None:
         archive = self.server.archive
