@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import gzip
-from io import BytesIO
 from pathlib import Path
 
 import pytest
 import yaml
-from warcio.statusandheaders import StatusAndHeaders
+from warc_records import write_response, write_revisit
 from warcio.warcwriter import WARCWriter
 
 from flows.cli import main
@@ -34,29 +33,6 @@ def html(days: int) -> bytes:
     ).encode()
 
 
-def _response(writer, url, when, body, *, headers=(), status="200 OK"):  # type: ignore[no-untyped-def]
-    http = StatusAndHeaders(
-        status, [("Content-Type", "text/html; charset=utf-8"), *headers], protocol="HTTP/1.1"
-    )
-    record = writer.create_warc_record(
-        url,
-        "response",
-        payload=BytesIO(body),
-        http_headers=http,
-        warc_headers_dict={"WARC-Date": when},
-    )
-    writer.write_record(record)
-    return record
-
-
-def _revisit(writer, url, digest, when):  # type: ignore[no-untyped-def]
-    """A revisit record of `url` at `when`, naming the payload `digest`."""
-    record = writer.create_revisit_record(
-        url, digest, url, "2024-01-05T10:00:00Z", warc_headers_dict={"WARC-Date": when}
-    )
-    writer.write_record(record)
-
-
 def write_warcs(folder: Path) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     main_warc = folder / "crawl.warc.gz"
@@ -64,24 +40,26 @@ def write_warcs(folder: Path) -> dict[str, Path]:
         writer = WARCWriter(out, gzip=True)
         # the registry says https://acme.example/legal/privacy; the crawl saw
         # the http, www, trailing-slash form
-        first = _response(
+        first = write_response(
             writer, "http://www.acme.example/legal/privacy/", "2024-01-05T10:00:00Z", html(30)
         )
-        _response(writer, "https://acme.example/static/app.js", "2024-01-05T10:00:01Z", b"var x;")
+        write_response(
+            writer, "https://acme.example/static/app.js", "2024-01-05T10:00:01Z", b"var x;"
+        )
         # the same bytes a month later: a revisit record
         digest = first.rec_headers.get_header("WARC-Payload-Digest")
-        _revisit(writer, PRIVACY, digest, "2024-02-05T10:00:00Z")
+        write_revisit(writer, PRIVACY, digest, "2024-02-05T10:00:00Z")
         # a revisit of a payload these files do not hold
-        _revisit(writer, TERMS, "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "2024-02-06T10:00:00Z")
+        write_revisit(writer, TERMS, "sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "2024-02-06T10:00:00Z")
         # a new text, sent gzip-encoded
-        _response(
+        write_response(
             writer,
             PRIVACY,
             "2024-03-01T09:00:00Z",
             gzip.compress(html(90)),
             headers=[("Content-Encoding", "gzip")],
         )
-        _response(
+        write_response(
             writer, TERMS, "2024-03-01T09:00:05Z", b"<html>gone</html>", status="404 Not Found"
         )
     # a file that is not a WARC, and one cut off in the middle of a record
@@ -215,7 +193,7 @@ def test_a_record_whose_payload_was_altered_is_kept_as_a_mismatch(settings, tmp_
     folder.mkdir()
     plain = folder / "one.warc"
     with plain.open("wb") as out:
-        _response(WARCWriter(out, gzip=False), PRIVACY, "2024-01-05T10:00:00Z", html(30))
+        write_response(WARCWriter(out, gzip=False), PRIVACY, "2024-01-05T10:00:00Z", html(30))
     data = plain.read_bytes()
     plain.write_bytes(data.replace(b"30 days", b"31 days", 1))  # same length, other bytes
     counts = import_warcs(settings, [plain])
@@ -233,12 +211,12 @@ def test_a_later_crawl_revisits_an_earlier_import_and_a_record_without_a_time_is
     folder.mkdir()
     first, second = folder / "first.warc.gz", folder / "second.warc.gz"
     with first.open("wb") as out:
-        saved = _response(WARCWriter(out, gzip=True), PRIVACY, "2024-01-05T10:00:00Z", html(30))
+        saved = write_response(WARCWriter(out, gzip=True), PRIVACY, "2024-01-05T10:00:00Z", html(30))
     digest = saved.rec_headers.get_header("WARC-Payload-Digest")
     with second.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
-        _revisit(writer, PRIVACY, digest, "2024-06-01T10:00:00Z")
-        _response(writer, TERMS, "not a date", b"<html><p>terms</p></html>")
+        write_revisit(writer, PRIVACY, digest, "2024-06-01T10:00:00Z")
+        write_response(writer, TERMS, "not a date", b"<html><p>terms</p></html>")
     import_warcs(settings, [first])
     later = import_warcs(settings, [second])
     assert later.matched == 2 and later.captures_added == 1 and later.problems == 1
