@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-_PREFECT_HOME = tempfile.mkdtemp(prefix="clausetrail-prefect-")
-os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+# A temporary PREFECT_HOME unless one is set. An xdist worker inherits the
+# environment of the pytest process that started it, home included: the
+# marker tells that home from one the caller set, and the worker makes its own.
+_OWN_HOME = "CLAUSETRAIL_TESTS_PREFECT_HOME"
+_home = os.environ.get("PREFECT_HOME")
+if _home is None or _home == os.environ.get(_OWN_HOME):
+    os.environ["PREFECT_HOME"] = os.environ[_OWN_HOME] = tempfile.mkdtemp(
+        prefix="clausetrail-prefect-"
+    )
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
