@@ -123,7 +123,12 @@ class _KillPoint:
         if not hit:
             return
         if self.ready:
-            Path(self.ready).write_text(f"{os.getpid()} {name} {self.at}\n")
+            # written whole, then renamed: the test kills this process as soon
+            # as the file exists, which could be before a plain write's content
+            ready = Path(self.ready)
+            part = ready.with_name(ready.name + ".part")
+            part.write_text(f"{os.getpid()} {name} {self.at}\n")
+            os.replace(part, ready)
         while True:  # until SIGKILL
             time.sleep(60)
 
