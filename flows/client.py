@@ -167,6 +167,10 @@ CDX_COLLAPSES = ("digest",)
 PYWB_FIELDS = ("urlkey", "timestamp", "url", "mime", "status", "digest", "length")
 PYWB_REQUIRED = ("urlkey", "timestamp", "url", "mime", "digest")
 PYWB_FILTERS = ("~status:(?:200)?$", "~mime:(?:text/html|application/pdf)$")
+# wb-manager's rule for a collection name (pywb/manager/manager.py, COLL_RX), and
+# what pywb's cdx_api_endpoint, appended to "/<coll>", may be ("/cdx", "-index")
+PYWB_COLLECTION = re.compile(r"^\w[-\w]*$")
+PYWB_CDX_ENDPOINT = re.compile(r"^[-/][-\w./]*$")
 
 _TIMESTAMP = re.compile(r"^\d{14}$")
 _BASE32_SHA1 = re.compile(r"^[A-Z2-7]{32}$")
@@ -887,9 +891,9 @@ class PywbApi:
     pages_overlap: ClassVar[bool] = True  # the next page starts at the last timestamp
 
     def __post_init__(self) -> None:
-        if not re.match(r"^\w[-\w]*$", self.collection):
+        if not PYWB_COLLECTION.match(self.collection):
             raise ValueError(f"not a pywb collection name: {self.collection!r}")
-        if not re.match(r"^[-/][-\w./]*$", self.cdx_api_endpoint):
+        if not PYWB_CDX_ENDPOINT.match(self.cdx_api_endpoint):
             raise ValueError(f"not a pywb cdx_api_endpoint: {self.cdx_api_endpoint!r}")
 
     def cdx_endpoint(self, base: str) -> str:

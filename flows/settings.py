@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -31,11 +30,6 @@ from transforms.registry import RegistryError, parse_registry
 DEFAULT_USER_AGENT = (
     "clausetrail/0.1 (+https://github.com/clausetrail/clausetrail; policy-history research)"
 )
-
-# wb-manager's own rule for a collection name (pywb/manager/manager.py, COLL_RX)
-_COLLECTION = re.compile(r"^\w[-\w]*$")
-# pywb's cdx_api_endpoint is appended to "/<coll>": "/cdx" (the default), "-index", ...
-_CDX_ENDPOINT = re.compile(r"^[-/][-\w./]*$")
 
 
 class SettingsError(ValueError):
@@ -128,7 +122,13 @@ class Settings(BaseModel):
                 "a collection is only read with archive_api 'pywb' "
                 "(the Internet Archive has none); set CLAUSETRAIL_ARCHIVE_API=pywb"
             )
-        if value is not None and not _COLLECTION.match(value):
+        if value is None:
+            return value
+        # the client's rule, imported only when a collection is given: the read
+        # commands would otherwise import the HTTP client (0.13 s)
+        from flows.client import PYWB_COLLECTION
+
+        if not PYWB_COLLECTION.match(value):
             raise ValueError(
                 "a pywb collection name is letters, digits, '_' and '-', "
                 "not starting with '-' (wb-manager's rule)"
@@ -143,7 +143,9 @@ class Settings(BaseModel):
             return "/cdx" if api == "pywb" else None
         if api != "pywb":
             raise ValueError("a CDX endpoint is only set with archive_api 'pywb'")
-        if not _CDX_ENDPOINT.match(value):
+        from flows.client import PYWB_CDX_ENDPOINT
+
+        if not PYWB_CDX_ENDPOINT.match(value):
             raise ValueError(
                 "pywb's cdx_api_endpoint starts with '/' or '-' and holds no spaces, "
                 "'?' or '#' (e.g. '/cdx' or '-index')"
