@@ -6,6 +6,7 @@ case) or by the CLI; the CLI wins. Nothing reads the environment at import.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -198,6 +199,7 @@ class Settings(BaseModel):
             raise SettingsError("bad setting: " + "; ".join(faults)) from None
 
 
+@functools.cache  # a file of the package: read once per process
 def terms_types() -> tuple[str, ...]:
     """The Open Terms Archive terms types (a copy of its reference list)."""
     text = resources.files("flows").joinpath("data", "ota-terms-types.json").read_text("utf-8")
@@ -234,15 +236,27 @@ def load_registry(path: Path) -> tuple[DocumentSpec, ...]:
     """Read and validate a registry file; errors name the file and the entry."""
     path = Path(path)
     try:
-        # libyaml's loader when the wheel has it: a few ms instead of 70 for a
-        # registry of 40 documents, paid at the start of every flow
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise RegistryError(f"{path}: registry file not found") from err
     except UnicodeDecodeError as err:
         raise RegistryError(f"{path}: the registry must be UTF-8 text: {err}") from err
     except OSError as err:
         raise RegistryError(f"{path}: cannot read the registry: {err.strerror or err}") from err
+    return _parse_registry_text(text, str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_registry_text(text: str, source: str) -> tuple[DocumentSpec, ...]:
+    """The documents of a registry's text. Remembered: a long-lived process
+    (`serve`, or flows run one after another) reads an unchanged file
+    without parsing and checking it again (YAML and checks took about 10 ms
+    for 40 documents, a seventh of a run with nothing to do). The specs are
+    frozen, so a caller cannot change the remembered tuple."""
+    try:
+        # libyaml's loader when the wheel has it: a few ms instead of 70 for a
+        # registry of 40 documents
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
-        raise RegistryError(f"{path}: not valid YAML: {err}") from err
-    return parse_registry(data, source=str(path), terms_types=terms_types())
+        raise RegistryError(f"{source}: not valid YAML: {err}") from err
+    return parse_registry(data, source=source, terms_types=terms_types())

@@ -86,6 +86,30 @@ def test_file_errors_name_the_file(tmp_path: Path):
         load_registry(top)
 
 
+def test_a_registry_read_again_in_one_process_follows_the_file(tmp_path: Path):
+    # the parsed registry is remembered by its text (a long-lived process does
+    # not parse an unchanged file again): an edit must still be seen at once,
+    # and a file that turns bad must fail on every read, not only the first
+    import yaml
+
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(registry(name="Privacy")))
+    (first,) = load_registry(path)
+    assert load_registry(path) == (first,)
+    path.write_text(yaml.safe_dump(registry(name="Privacy notice")))
+    (edited,) = load_registry(path)
+    assert (first.name, edited.name) == ("Privacy", "Privacy notice")
+    path.write_text(yaml.safe_dump(registry(urls=["ftp://example.com/privacy"])))
+    for _ in range(2):
+        with pytest.raises(RegistryError, match="sources.yaml.*must be http"):
+            load_registry(path)
+    # the same text under another name: its errors name that file
+    other = tmp_path / "other.yaml"
+    other.write_text(path.read_text())
+    with pytest.raises(RegistryError, match="other.yaml"):
+        load_registry(other)
+
+
 def test_a_data_folder_with_its_own_registry_is_read_with_it(tmp_path: Path):
     from flows.settings import Settings
 

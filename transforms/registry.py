@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from transforms.records import DocumentSpec
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")  # \s: what str.isspace calls a space
 
 
 class RegistryError(ValueError):
@@ -103,7 +104,7 @@ def _url(value: object, where: str) -> str:
         raise RegistryError(f"{where}: URL cannot be parsed ({err}): {value!r}") from err
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RegistryError(f"{where}: URL must be http(s) with a host, got {value!r}")
-    if any(ch.isspace() or ord(ch) < 32 for ch in value.strip()):
+    if _SPACE_OR_CONTROL.search(value.strip()):
         raise RegistryError(f"{where}: URL contains whitespace or control characters: {value!r}")
     return value.strip()
 

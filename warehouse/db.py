@@ -8,6 +8,7 @@ read-only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -52,6 +53,7 @@ class Migration:
     sql: str
 
 
+@functools.cache  # files of the package: read once per process
 def migrations() -> tuple[Migration, ...]:
     """Every numbered migration shipped with the package, in order."""
     found = []
@@ -62,6 +64,7 @@ def migrations() -> tuple[Migration, ...]:
     return tuple(sorted(found, key=lambda m: m.number))
 
 
+@functools.cache
 def views_sql() -> tuple[tuple[str, str], ...]:
     """The analyst views, (file name, SQL), in file-name order."""
     folder = resources.files("warehouse").joinpath("views")
