@@ -2,7 +2,10 @@
 
 For each page: list its captures (CDX, status 200, HTML or PDF, adjacent
 duplicates collapsed by digest), skip those already recorded, and download
-the rest through `id_` replay. A capture whose digest we already hold is
+the rest through `id_` replay. When the archive answers with another capture
+than the listed one (its redirect to the nearest timestamp), the capture is
+recorded as failed, with the problem `archive served another capture`, and
+tried again by the next run. A capture whose digest we already hold is
 recorded as an observation without downloading it again (the reversion
 A -> B -> A needs the second A). Work is committed every `BATCH` captures, so
 a killed run loses at most one batch of downloads, which the next run redoes.
@@ -28,6 +31,7 @@ from flows.client import (
     ClientError,
     Fetched,
     FetchError,
+    OtherCaptureServed,
     verify_digest,
 )
 from flows.common import Run, log, open_run, utcnow
@@ -46,6 +50,7 @@ class ReplayResult:
     fetched: Fetched | None
     raw_sha256: str | None
     error: str | None
+    reason: str = "replay failed"  # the problem recorded with `error`
 
 
 @task(name="fetch-archived-capture", cache_policy=NO_CACHE)
@@ -55,6 +60,8 @@ def fetch_archived(client: ArchiveClient, raw: RawStore, record: CdxRecord) -> R
         fetched = client.fetch_capture(record)
     except ArchiveRefused:
         raise
+    except OtherCaptureServed as err:
+        return ReplayResult(record, None, None, str(err), "archive served another capture")
     except ClientError as err:
         return ReplayResult(record, None, None, str(err))
     return ReplayResult(record, fetched, raw.put(fetched.body), None)
@@ -157,7 +164,7 @@ def backfill_page(
                     load.ProblemRow(
                         run.run_id,
                         "fetch",
-                        "replay failed",
+                        result.reason,
                         utcnow(),
                         document_id,
                         url,

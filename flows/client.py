@@ -44,8 +44,11 @@ What waybackpy 3.0.6 is used for, and what is avoided
         archive URL hard-wired to web.archive.org; we build `CdxRecord`s with
         aware UTC datetimes against the configured base URL.
       * waybackpy cannot download an archived page at all; `fetch_capture`
-        does, through `id_` replay, and follows the archive's redirect to the
-        nearest timestamp.
+        does, through `id_` replay. When the archive answers with another
+        capture than the listed one (Wayback redirects to the nearest
+        timestamp when a record cannot be replayed; pywb serves the nearest
+        one at once), the answer is refused with `OtherCaptureServed`:
+        stored under the listed time, its text would be dated wrong.
 
 CDX listings ask for `statuscode:200`, `mimetype:text/html|application/pdf`
 (the archive matches the whole field with a regex, so the alternation works)
@@ -93,8 +96,8 @@ Two archive APIs (`WaybackApi`, the default, and `PywbApi`)
         error, not an archive that holds nothing.
       * `id_` replay of a timestamp it does not hold serves the nearest
         capture at once, with its own `Memento-Datetime` and a
-        `Content-Location` naming it, instead of redirecting;
-        `Fetched.final_url` follows `Content-Location`.
+        `Content-Location` naming it, instead of redirecting (refused like
+        Wayback's redirect, `OtherCaptureServed`, which names it).
 """
 
 from __future__ import annotations
@@ -185,6 +188,18 @@ def _iso(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "unknown time"
 
 
+def _http_datetime(value: str | None) -> datetime | None:
+    """An HTTP date (Memento-Datetime) as an aware UTC datetime; None when
+    absent or unreadable (nothing to compare, so nothing is refused)."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 # --------------------------------------------------------------------------
 # digests
 
@@ -251,6 +266,18 @@ class ArchiveRefused(ClientError):
         super().__init__(message, url, captured_at=captured_at, status=status)
         self.retry_after = retry_after
         self.attempts = attempts
+
+
+class OtherCaptureServed(ClientError):
+    """Asked for one capture, the archive answered with another (`served_at`):
+    Wayback's redirect to the nearest timestamp, or pywb's nearest capture
+    served in place."""
+
+    def __init__(
+        self, message: str, url: str, *, captured_at: datetime, served_at: datetime
+    ) -> None:
+        super().__init__(message, url, captured_at=captured_at)
+        self.served_at = served_at
 
 
 class CdxParseError(ClientError):
@@ -359,6 +386,10 @@ class Fetched:
     headers: tuple[tuple[str, str], ...]  # lower-case names, only KEPT_HEADERS
     fetched_at: datetime  # UTC, when the answer arrived
     error: str | None = None  # set when an answer is kept despite a problem
+    # Memento-Datetime of the first answer on the way that had one (the final
+    # one when there was no redirect): the capture the archive served for the
+    # URL asked
+    first_memento: str | None = None
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -447,6 +478,14 @@ class _HttpCore:
             kept = tuple(
                 (name, response.headers[name]) for name in KEPT_HEADERS if name in response.headers
             )
+            first_memento = next(
+                (
+                    answer.headers["memento-datetime"]
+                    for answer in (*response.history, response)
+                    if "memento-datetime" in answer.headers
+                ),
+                None,
+            )
             return Fetched(
                 url=url,
                 final_url=response.url,
@@ -456,6 +495,7 @@ class _HttpCore:
                 truncated=truncated,
                 headers=kept,
                 fetched_at=fetched_at,
+                first_memento=first_memento,
             )
         finally:
             response.close()
@@ -1208,12 +1248,16 @@ class ArchiveClient:
     def fetch_capture(self, record: CdxRecord) -> Fetched:
         """Download one capture's archived bytes through `id_` replay.
 
-        The archive may redirect to the nearest timestamp; the redirect is
-        followed and `final_url` says where the bytes came from (pywb serves
-        the nearest capture without a redirect and names it in
-        Content-Location, which `final_url` then follows). The status and
-        content type are the archived ones; an archived 4xx/5xx (it carries
-        Memento-Datetime) is data, not a refusal.
+        Redirects are followed and `final_url` says where the bytes came from
+        (pywb names the capture it served in Content-Location, which
+        `final_url` then follows). The first answer on the way that carries
+        Memento-Datetime is the capture the archive served: when it is not the
+        listed one (Wayback's redirect to the nearest timestamp, pywb's
+        nearest capture served in place), `OtherCaptureServed` is raised and
+        nothing is returned. A redirect that keeps the timestamp (another
+        spelling of the URL, a login page) is followed as before. The status
+        and content type are the archived ones; an archived 4xx/5xx (it
+        carries Memento-Datetime) is data, not a refusal.
         """
         fetched = self._http.get(
             self.replay_url(record),
@@ -1225,6 +1269,15 @@ class ArchiveClient:
         served = fetched.header("content-location")
         if served and fetched.header("memento-datetime"):
             fetched = replace(fetched, final_url=urljoin(fetched.final_url, served))
+        served_at = _http_datetime(fetched.first_memento)
+        if served_at is not None and served_at != record.captured_at:
+            raise OtherCaptureServed(
+                f"the archive served its capture of {_iso(served_at)} ({fetched.final_url}) "
+                f"for the one listed at {_iso(record.captured_at)}; not stored under that time",
+                self.replay_url(record),
+                captured_at=record.captured_at,
+                served_at=served_at,
+            )
         return fetched
 
     def close(self) -> None:

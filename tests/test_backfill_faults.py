@@ -160,6 +160,72 @@ def test_retry_after_in_the_future_skips_the_archive_until_then(prefect_harness,
         con.close()
 
 
+SUBSTITUTED = "20230402100000"  # a privacy capture the archive cannot replay...
+SERVED = "20230911140000"  # ...so it redirects to this one, the nearest
+
+
+def _privacy_versions(con) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT strftime(v.valid_from, '%Y%m%d%H%M%S'), v.text_sha256 FROM versions v "
+        "JOIN documents d USING (document_id) WHERE list_contains(d.urls, ?) ORDER BY 1",
+        [PRIVACY_URL],
+    ).fetchall()
+
+
+def test_a_capture_answered_with_another_is_failed_not_misdated(prefect_harness, tmp_path, archive):
+    from flows.backfill import backfill
+    from flows.process import process
+
+    settings = _settings(tmp_path / "data", archive)
+    archive.add_fault(
+        "replay",
+        Fault.redirect(f"{archive.base_url}/web/{SERVED}id_/{PRIVACY_URL}", times=0),
+        match=f"{SUBSTITUTED}id_/",
+    )
+    first = backfill(settings)
+    assert first["failures"] == 1
+    process(settings)
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        row = con.execute(
+            "SELECT capture_id, raw_sha256, error FROM captures "
+            "WHERE strftime(captured_at, '%Y%m%d%H%M%S') = ? AND original_url = ?",
+            [SUBSTITUTED, PRIVACY_URL],
+        ).fetchone()
+        problems = con.execute(
+            "SELECT reason, detail FROM problems WHERE capture_id = ?", [row[0]]
+        ).fetchall()
+        versions = _privacy_versions(con)
+    finally:
+        con.close()
+    capture_id, raw_sha256, error = row
+    assert raw_sha256 is None  # the other capture's bytes are not stored under this time
+    assert "2023-09-11T14:00:00Z" in error and "2023-04-02T10:00:00Z" in error
+    assert [reason for reason, _ in problems] == ["archive served another capture"]
+    assert problems[0][1] == error
+    starts = [start for start, _ in versions]
+    # the served capture's text starts at its own time, not at the listed one's
+    assert SUBSTITUTED not in starts and SERVED in starts
+
+    # the archive can replay it again: the next run fetches it, and only it
+    archive.clear_faults()
+    archive.clear_log()
+    second = backfill(settings)
+    assert _replayed(archive) == [SUBSTITUTED]
+    assert second["downloads"] == 1 and second.get("failures", 0) == 0
+    process(settings)
+    con = open_warehouse(settings.database, read_only=True)
+    try:
+        stored = con.execute(
+            "SELECT raw_sha256, digest_check FROM captures WHERE capture_id = ?", [capture_id]
+        ).fetchone()
+        after = [start for start, _ in _privacy_versions(con)]
+    finally:
+        con.close()
+    assert stored[0] is not None and stored[1] == "verified"
+    assert SUBSTITUTED in after and SERVED in after
+
+
 # ---------------------------------------------------------------- the cursor's rules
 
 

@@ -21,7 +21,7 @@ from flows.client import (
     verify_digest,
     wayback_digest,
 )
-from flows.local_archive import ArchivedCapture, LivePage, LocalArchive
+from flows.local_archive import ArchivedCapture, Fault, LivePage, LocalArchive
 
 PAGE = "http://lumen.example/legal/privacy"
 TERMS = "http://lumen.example/legal/terms"
@@ -365,17 +365,38 @@ def test_digest_mismatch_is_detected(client):
 
 
 @pytest.mark.faults
-def test_replay_follows_the_redirect_to_the_nearest_capture(client, archive):
+def test_the_nearest_capture_the_archive_redirects_to_is_refused(client, archive):
+    # Wayback answers a capture it cannot replay with a 302 to the nearest
+    # timestamp: those bytes, stored under the listed time, would date the
+    # other capture's text wrong
+    from flows.client import OtherCaptureServed
+
     record = dataclasses.replace(
         parse_line_for(CAPTURES[2]),
         timestamp="20220102000000",
         captured_at=datetime(2022, 1, 2, tzinfo=UTC),
     )
+    with pytest.raises(OtherCaptureServed) as caught:
+        client.fetch_capture(record)
+    assert caught.value.served_at == datetime(2022, 1, 1, tzinfo=UTC)
+    assert caught.value.captured_at == record.captured_at
+    message = str(caught.value)
+    assert "2022-01-01T00:00:00Z" in message and "2022-01-02T00:00:00Z" in message
+    assert "/web/20220101000000id_/" in message
+    assert [r.status for r in archive.requests_of("replay")] == [302, 200]
+
+
+@pytest.mark.faults
+def test_a_redirect_that_keeps_the_timestamp_is_followed(client, archive):
+    # another spelling of the URL at the same time is the same capture
+    record = parse_line_for(CAPTURES[2])
+    archive.add_fault(
+        "replay",
+        Fault.redirect(f"{archive.base_url}/web/20220101000000id_/{PAGE.replace('://', '://www.')}"),
+        match="20220101000000id_/",
+    )
     fetched = client.fetch_capture(record)
     assert fetched.body == B
-    assert fetched.status == 200
-    assert "/web/20220101000000id_/" in fetched.final_url
-    assert fetched.final_url != fetched.url
     assert [r.status for r in archive.requests_of("replay")] == [302, 200]
 
 

@@ -396,16 +396,23 @@ def test_fetch_capture_gives_the_bytes_and_a_revisit_its_payload(client):
     assert first.final_url == client.replay_url(records[0])
 
 
-def test_the_nearest_capture_served_without_a_redirect_is_named_in_final_url(client, archive):
+def test_the_nearest_capture_served_in_place_is_refused_and_named(client, archive):
     import dataclasses
+    from datetime import UTC, datetime
+
+    from flows.client import OtherCaptureServed
 
     record = next(iter(client.list_captures(PAGE)))
-    asked = dataclasses.replace(record, timestamp="20220101000000")
-    fetched = client.fetch_capture(asked)
+    asked = dataclasses.replace(
+        record, timestamp="20220101000000", captured_at=datetime(2022, 1, 1, tzinfo=UTC)
+    )
+    with pytest.raises(OtherCaptureServed) as caught:
+        client.fetch_capture(asked)
     assert [r.status for r in archive.requests_of("replay")] == [200]  # no 302
-    assert fetched.body == B
-    assert fetched.final_url == f"{archive.base_url}/{COLL}/20220201083000id_/{PAGE}"
-    assert fetched.header("memento-datetime") == "Tue, 01 Feb 2022 08:30:00 GMT"
+    assert caught.value.served_at == datetime(2022, 2, 1, 8, 30, tzinfo=UTC)
+    # the capture it served, as Content-Location names it
+    assert f"{archive.base_url}/{COLL}/20220201083000id_/{PAGE}" in str(caught.value)
+    assert "listed at 2022-01-01T00:00:00Z" in str(caught.value)
 
 
 def test_an_archived_404_is_data_and_a_missing_url_has_no_memento(client, archive):

@@ -95,6 +95,35 @@ def test_capture_loads_are_idempotent(con):
     assert len(times) == 5
 
 
+def test_a_failed_capture_is_filled_in_by_the_retry_that_gets_its_bytes(con):
+    import dataclasses
+
+    load.sync_registry(con, [spec()], T0)
+    failed = dataclasses.replace(
+        _capture(1), raw_sha256=None, raw_bytes=None, http_status=None, error="reset"
+    )
+    assert load.record_captures(con, [failed]) == 1
+
+    def row():
+        return con.execute(
+            "SELECT raw_sha256, error, run_id FROM captures WHERE capture_id = ?",
+            [failed.capture_id],
+        ).fetchone()
+
+    # failing again: still one row, with the latest attempt's error
+    again = dataclasses.replace(failed, error="timeout", run_id="r2")
+    assert load.record_captures(con, [again]) == 0
+    assert row() == (None, "timeout", "r2")
+    # the retry that got the bytes fills the row in
+    assert load.record_captures(con, [dataclasses.replace(_capture(1), run_id="r3")]) == 0
+    assert row() == ("0" * 64, None, "r3")
+    # and a capture recorded with its bytes is never replaced
+    assert load.record_captures(con, [dataclasses.replace(again, run_id="r4")]) == 0
+    assert load.record_captures(con, [dataclasses.replace(_capture(1), raw_sha256="1" * 64)]) == 0
+    assert row() == ("0" * 64, None, "r3")
+    assert con.execute("SELECT count(*) FROM captures").fetchone()[0] == 1
+
+
 def test_a_failed_unit_of_work_leaves_nothing(con):
     load.sync_registry(con, [spec()], T0)
     good = _capture(1)

@@ -234,10 +234,26 @@ def record_captures(
     captures: Sequence[CaptureRow],
     problems: Sequence[ProblemRow] = (),
 ) -> int:
-    """Insert captures and their problems together; existing capture ids are kept."""
+    """Insert captures and their problems together; returns how many rows are new.
+
+    A capture id already recorded with its bytes is kept as it is (a re-run
+    adds nothing). One recorded as a failed attempt (no bytes) takes the new
+    row: a retry that got the bytes fills it in, one that failed again
+    leaves its own error and time.
+    """
     before = con.execute("SELECT count(*) FROM captures").fetchone()[0]
+    table = _arrow(captures, CaptureRow)
     with transaction(con):
-        _insert(con, "captures", _arrow(captures, CaptureRow))
+        if table.num_rows:
+            columns = table.column_names
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "capture_id")
+            with registered(con, "_incoming", table):
+                con.execute(
+                    f"INSERT INTO captures ({', '.join(columns)}) "
+                    f"SELECT {', '.join(columns)} FROM _incoming "
+                    f"ON CONFLICT (capture_id) DO UPDATE SET {updates} "
+                    "WHERE captures.raw_sha256 IS NULL"
+                )
         _record_problems(con, problems)
     return con.execute("SELECT count(*) FROM captures").fetchone()[0] - before
 
