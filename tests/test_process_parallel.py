@@ -45,3 +45,22 @@ def test_two_workers_and_small_batches_give_the_tables_of_one_worker(
     got = table_digests(two.database)
     assert expected["clause_versions"][0] > 0
     assert got == expected
+
+
+def test_extraction_jobs_with_pdfs_go_first_then_the_largest():
+    # a PDF job left for the end keeps one worker busy while the others wait
+    from flows.process import BodyGroup, Pending, _expected_cost
+
+    def group(name: str, *types: str) -> BodyGroup:
+        jobs = tuple(
+            Pending(f"{name}{i}", t, "k", "https://a.test/", (), (), name)
+            for i, t in enumerate(types)
+        )
+        return BodyGroup("/raw", jobs, frozenset())
+
+    html3 = group("h3", "text/html", "text/html; charset=utf-8", None)
+    html1 = group("h1", "text/html")
+    pdf = group("p1", "application/pdf")
+    mixed = group("m2", "text/html", "application/pdf")
+    ordered = sorted([html1, html3, pdf, mixed], key=_expected_cost)
+    assert [g.jobs[0].document_id for g in ordered] == ["m2", "p1", "h3", "h1"]
