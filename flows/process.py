@@ -215,8 +215,9 @@ def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
     first body of each visible text not already extracted is extracted. A
     body whose text was known reuses that extraction's row (from its job or
     the warehouse). The jobs stream through the pool, the costliest first
-    (`_expected_cost`), a few ahead; results are committed every `CHUNK` bodies while the workers go
-    on, so no worker waits for a commit or for the last job of a batch.
+    (`_expected_cost`), a few ahead; results are committed every `CHUNK`
+    bodies while the workers go on, so no worker waits for a commit or for
+    the last job of a batch.
     """
     groups = sorted(body_groups(run, pending), key=_expected_cost)
     ahead = 2 * pool.workers + 2
