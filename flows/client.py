@@ -189,13 +189,13 @@ def _iso(moment: datetime | None) -> str:
 
 
 def _http_datetime(value: str | None) -> datetime | None:
-    """An HTTP date (Memento-Datetime) as an aware UTC datetime; None when
-    absent or unreadable (nothing to compare, so nothing is refused)."""
+    """An HTTP date (Memento-Datetime, Retry-After) as an aware UTC datetime;
+    None when absent or unreadable."""
     if not value:
         return None
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -360,13 +360,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         pass
     else:
         return max(seconds, 0.0) if seconds == seconds else None  # NaN is unusable
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
+    when = _http_datetime(text)
+    return None if when is None else max((when - now).total_seconds(), 0.0)
 
 
 # --------------------------------------------------------------------------
