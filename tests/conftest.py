@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import tempfile
 from pathlib import Path
 
@@ -25,6 +26,15 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A suite started in the background of a non-interactive shell (`(make test &)`,
+# some CI runners) inherits SIGINT ignored, and the command line rightly keeps
+# an ignored signal ignored (as under nohup): the Ctrl-C tests would then see
+# no Ctrl-C at all. The tests stand for a command started from a terminal, so
+# the signal is made live again here; the processes the tests start inherit
+# the default (a caught signal is reset at exec).
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _own_random_for_websocket_pings() -> None:
