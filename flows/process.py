@@ -41,7 +41,7 @@ from transforms.classify import TAXONOMY_VERSION
 from transforms.clauses import split_clauses
 from transforms.dates import find_stated_date
 from transforms.lineage import LedgerEntry, trace_with_ledger
-from transforms.numbering import PROVISIONAL_BASE, check_real, shift_id
+from transforms.numbering import PROVISIONAL_BASE, check_real
 from transforms.quality import is_collapse
 from transforms.records import DocumentSpec, Extraction, sha256_hex
 from transforms.versions import PageText, build_versions, combine_pages, screen_pages
@@ -402,7 +402,9 @@ def build_document(job: DocumentJob) -> BuiltDocument:
     traced, issued, number = trace_with_ledger(items, job.ledger, PROVISIONAL_BASE)
     rows = ClauseRows()
     rows.add(document_id, versions, ClauseHistory(traced, issued), now)
-    build = load.DocumentBuild(document_id, versions, new_texts, job.inputs, tuple(problems), rows)
+    build = load.DocumentBuild(
+        document_id, versions, new_texts, job.inputs, tuple(problems), rows.tables()
+    )
     return BuiltDocument(build, number - PROVISIONAL_BASE)
 
 
@@ -485,13 +487,13 @@ def rebuild_versions(
     for result in run.track(built, "documents", len(changed)):
         base = run.next_clause_number
         check_real(base)
-        rows = result.build.clauses
-        assert rows is not None  # build_document always traces clauses
+        build = result.build
+        assert build.clauses is not None  # build_document always traces clauses
         if result.fresh:  # no fresh number, no provisional id to move
-            rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
+            build = dataclasses.replace(build, clauses=build.clauses.shift_provisional(base))
         run.next_clause_number += result.fresh
-        batch.append(result.build)
-        run.count("ledger_entries_issued", rows.ledger_entries)
+        batch.append(build)
+        run.count("ledger_entries_issued", build.clauses.ledger_entries)
         run.count("documents_rebuilt")
         if len(batch) >= DOCUMENT_BATCH:
             load.replace_documents(run.con, batch, utcnow())

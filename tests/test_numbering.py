@@ -1,18 +1,21 @@
 """Provisional clause numbers: documents traced apart, shifted, equal a sequential trace.
 
-The comparison is on the clause tables' rows (`ClauseRows`), as the process
-flow loads them.
+The comparison is on the clause tables' rows (`ClauseTables`, shifted in
+Arrow), as the process flow loads them.
 """
 
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transforms.clauses import split_clauses
 from transforms.lineage import LedgerEntry, trace_with_ledger
 from transforms.numbering import PROVISIONAL_BASE, NumberingError, check_real, shift_id
 from transforms.records import Version, sha256_hex
-from warehouse.clauses import ClauseHistory, ClauseRows
+from warehouse.clauses import ClauseHistory, ClauseRows, ClauseTables, shift_clause_ids
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -53,11 +56,11 @@ def rows_of(k, items, traced, issued):
     ]
     rows = ClauseRows()
     rows.add(f"D-{k}", records, ClauseHistory(traced, issued), T0)
-    return rows
+    return rows.tables()
 
 
-def columns(rows):
-    return (rows.ledger, rows.clauses, rows.cv, rows.ch)
+def columns(tables):
+    return tuple(t.to_pydict() for t in (tables.ledger, tables.clauses, tables.cv, tables.ch))
 
 
 def sequential(ledgers, start):
@@ -73,11 +76,9 @@ def provisional(ledgers, start):
     out, number = [], start
     for k, (items, ledger) in enumerate(zip(DOCUMENTS, ledgers, strict=True)):
         traced, issued, end = trace_with_ledger(items, ledger, PROVISIONAL_BASE)
-        rows = rows_of(k, items, traced, issued)
-        base = number
-        rows.map_ids(lambda clause_id, base=base: shift_id(clause_id, base))
+        tables = rows_of(k, items, traced, issued).shift_provisional(number)
         number += end - PROVISIONAL_BASE
-        out.append(columns(rows))
+        out.append(columns(tables))
     return out, number
 
 
@@ -128,21 +129,45 @@ def test_shift_id_moves_only_provisional_numbers():
     assert shift_id(f"P-{PROVISIONAL_BASE + 7}", 500) == "P-000507"
 
 
-def test_map_ids_calls_fn_once_per_distinct_id_and_keeps_missing_lineage():
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(1, 10**9).map(lambda n: f"P-{n:06d}"),
+            st.integers(PROVISIONAL_BASE, PROVISIONAL_BASE + 10**7).map(lambda n: f"P-{n}"),
+            st.sampled_from(["", "P-", "X-1000000000000", "P-abc"]),
+        ),
+        max_size=30,
+    ),
+    st.integers(1, 10**8),
+)
+def test_shift_clause_ids_is_shift_id_on_every_element(ids, base):
+    """The Arrow shift the parent runs is `shift_id`, element by element;
+    nulls stay null."""
+    got = shift_clause_ids(pa.array(ids, pa.string()), base).to_pylist()
+    assert got == [None if i is None else shift_id(i, base) for i in ids]
+
+
+def test_shift_provisional_moves_ledger_lists_and_lineage():
     items = DOCUMENTS[0]
+    traced, issued, end = trace_with_ledger(items, {}, PROVISIONAL_BASE)
+    tables = rows_of(0, items, traced, issued)
+    shifted = tables.shift_provisional(41)
+    ids = {i for ids in shifted.ledger.column("clause_ids").to_pylist() for i in ids}
+    assert ids == set(shifted.cv.column("clause_id").to_pylist())
+    assert ids == {f"P-{n:06d}" for n in range(41, 41 + end - PROVISIONAL_BASE)}
+    lineage = shifted.clauses.column("lineage_clause_id").to_pylist()
+    assert None in lineage  # absent lineage stays None
+    assert any(lineage) and all(v is None or v in ids for v in lineage)
+    # the other columns are the same
+    assert shifted.cv.drop_columns(["clause_id"]).equals(tables.cv.drop_columns(["clause_id"]))
+    assert shifted.labels.equals(tables.labels)
+
+
+def test_tables_of_an_empty_build_concatenate_with_full_ones():
+    items = DOCUMENTS[2]
     traced, issued, _end = trace_with_ledger(items, {}, 1)
-    rows = rows_of(0, items, traced, issued)
-    before = set(rows.cv["clause_id"])
-    assert len(before) < len(rows.cv["clause_id"])  # ids recur across versions
-    calls = []
-
-    def lower(clause_id):
-        calls.append(clause_id)
-        return clause_id.lower()
-
-    rows.map_ids(lower)
-    assert sorted(calls) == sorted(set(calls))
-    assert set(rows.cv["clause_id"]) == {i.lower() for i in before}
-    assert None in rows.clauses["lineage_clause_id"]  # absent lineage stays None
-    assert any(rows.clauses["lineage_clause_id"])  # the split part's lineage was mapped
-    assert all(v is None or v.startswith("p-") for v in rows.clauses["lineage_clause_id"])
+    full = rows_of(2, items, traced, issued)
+    both = ClauseTables.concat([ClauseRows().tables(), full])
+    assert both.cv.num_rows == full.cv.num_rows > 0
+    assert both.cv.schema == full.cv.schema

@@ -8,10 +8,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from transforms.clauses import split_clauses
+from transforms.lineage import trace_with_ledger
 from transforms.records import DocumentSpec, Observation, sha256_hex
 from transforms.versions import build_versions
 from warehouse import load
 from warehouse.arrowio import registered
+from warehouse.clauses import ClauseHistory
 from warehouse.db import WarehouseLocked, WarehouseMissing, migrations, open_warehouse
 from warehouse.export import export_parquet
 from warehouse.rawstore import RawStore, RawStoreError
@@ -410,6 +413,40 @@ def test_replace_documents_swaps_a_batch_in_one_transaction(con):
     assert load.built_inputs(con) == {"D-00001": "i3", "D-00002": "i2"}
     with pytest.raises(ValueError, match="twice"):
         load.replace_documents(con, [build("D-00001", "A", "x"), build("D-00001", "B", "y")], T0)
+
+
+def test_change_ids_hash_the_final_version_clause_and_kind(con):
+    """DuckDB makes each change id at load (`warehouse.clauses.CHANGE_ID_SQL`):
+    the first 24 hex digits of SHA-256 of "to_version_id|clause_id|kind",
+    as hashlib writes them, non-ASCII ids included."""
+    load.sync_registry(con, [spec()], T0)
+    texts = ["# Terms\n\nWe keep chats.\n\nNo spam.\n", "# Terms\n\nWe keep chats for ever.\n"]
+    observations = [
+        Observation(T0 + timedelta(days=i), sha256_hex(t), (f"c{i}",)) for i, t in enumerate(texts)
+    ]
+    versions = build_versions("D-00001", observations)
+    items = [
+        (v.version_id, v.text_sha256, split_clauses(t))
+        for v, t in zip(versions, texts, strict=True)
+    ]
+    traced, issued, _next = trace_with_ledger(items, {}, 1)
+    # a version id with non-ASCII characters hashes its UTF-8 bytes
+    odd = dataclasses.replace(versions[1], version_id="D-00001@é’")
+    traced = (traced[0], dataclasses.replace(traced[1], version_id=odd.version_id))
+    load.replace_versions(
+        con,
+        "D-00001",
+        [versions[0], odd],
+        {sha256_hex(t): t for t in texts},
+        "i",
+        [],
+        T0,
+        ClauseHistory(traced, issued),
+    )
+    rows = con.execute("SELECT change_id, to_version_id, clause_id, kind FROM changes").fetchall()
+    assert {kind for *_rest, kind in rows} == {"modified", "removed"}
+    for change_id, version_id, clause_id, kind in rows:
+        assert change_id == sha256_hex(f"{version_id}|{clause_id}|{kind}")[:24]
 
 
 def test_views_are_recreated_only_when_their_text_changed(tmp_path: Path, monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 
 import duckdb
@@ -34,12 +34,21 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, arrow: pa.Table) -> It
 
 
 def insert_arrow(
-    con: duckdb.DuckDBPyConnection, table: str, arrow: pa.Table, *, or_ignore: bool = True
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    arrow: pa.Table,
+    *,
+    or_ignore: bool = True,
+    computed: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert an Arrow table's columns into `table` (table names are ours, not input)."""
+    """Insert an Arrow table's columns into `table`, and the `computed` columns
+    (name -> SQL expression over the Arrow columns); table names and
+    expressions are ours, not input."""
     if arrow.num_rows == 0:
         return
-    columns = ", ".join(arrow.column_names)
+    computed = computed or {}
+    columns = ", ".join([*computed, *arrow.column_names])
+    values = ", ".join([*computed.values(), *arrow.column_names])
     verb = "INSERT OR IGNORE" if or_ignore else "INSERT"
     with registered(con, "_incoming", arrow):
-        con.execute(f"{verb} INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+        con.execute(f"{verb} INTO {table} ({columns}) SELECT {values} FROM _incoming")

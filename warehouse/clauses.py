@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.classify import TAXONOMY_VERSION, classify_clause
 from transforms.diff import is_formatting_only
-from transforms.lineage import LedgerEntry, TracedVersion
-from transforms.records import Version, sha256_hex
+from transforms.lineage import LedgerEntry, TracedVersion, format_clause_id
+from transforms.numbering import PROVISIONAL_BASE
+from transforms.records import Version
 from warehouse.arrowio import insert_arrow as _insert
 from warehouse.arrowio import registered
 
@@ -49,48 +51,44 @@ def next_clause_number(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def replace_clause_rows(
-    con: duckdb.DuckDBPyConnection, document_ids: Sequence[str], rows: ClauseRows
+    con: duckdb.DuckDBPyConnection, document_ids: Sequence[str], tables: ClauseTables
 ) -> None:
-    """Swap the clause tables of these documents for `rows`, one insert per table.
+    """Swap the clause tables of these documents for `tables`, one insert per table.
 
-    Call inside the versions' transaction. Ledger entries in `rows` replace
+    Call inside the versions' transaction. Ledger entries in `tables` replace
     the entries of the same texts; everything else of the documents goes.
     """
     if not document_ids:
         return
-    if rows.ledger["text_sha256"]:
+    if tables.ledger.num_rows:
         # an entry is replaced only when its text's clauses changed (a new
         # splitting rule); its unchanged clauses kept their ids
-        keys = pa.table(
-            {
-                "document_id": rows.ledger["document_id"],
-                "text_sha256": rows.ledger["text_sha256"],
-            }
-        )
+        keys = tables.ledger.select(["document_id", "text_sha256"])
         with registered(con, "_ledger_keys", keys):
             con.execute(
                 "DELETE FROM clause_ledger l USING _ledger_keys k "
                 "WHERE l.document_id = k.document_id AND l.text_sha256 = k.text_sha256"
             )
-        _insert(con, "clause_ledger", _table(rows.ledger, _LEDGER_TYPES), or_ignore=False)
+        _insert(con, "clause_ledger", tables.ledger, or_ignore=False)
     ids = list(document_ids)
     for table in ("clause_versions", "changes", "clauses"):
         con.execute(f"DELETE FROM {table} WHERE list_contains(?, document_id)", [ids])
     # plain inserts: the documents' rows were just deleted, so a duplicate key
     # is a bug to report, not a row to drop (and a plain insert is faster)
-    _insert(con, "clauses", _table(rows.clauses, _CLAUSE_TYPES), or_ignore=False)
-    _insert(con, "clause_versions", _table(rows.cv, _CV_TYPES), or_ignore=False)
-    changes = dict(rows.ch)
-    changes["change_id"] = [
-        sha256_hex(f"{version_id}|{clause_id}|{kind}")[:24]
-        for version_id, clause_id, kind in zip(
-            rows.ch["to_version_id"], rows.ch["clause_id"], rows.ch["kind"], strict=True
-        )
-    ]
-    _insert(con, "changes", _table(changes, _CH_TYPES), or_ignore=False)
+    _insert(con, "clauses", tables.clauses, or_ignore=False)
+    _insert(con, "clause_versions", tables.cv, or_ignore=False)
+    # the change id hashes the final clause id, so DuckDB makes it here,
+    # after the provisional ids were moved (`CHANGE_ID_SQL`)
+    _insert(con, "changes", tables.ch, or_ignore=False, computed={"change_id": CHANGE_ID_SQL})
     # keyed by clause text: a text two documents share, or one labelled by an
     # earlier run, is labelled once
-    _insert(con, "clause_labels", _table(rows.labels, _LABEL_TYPES), or_ignore=True)
+    _insert(con, "clause_labels", tables.labels, or_ignore=True)
+
+
+# sha256(to_version_id|clause_id|kind)[:24] in hex, as migration 002 states;
+# DuckDB's sha256 hashes the UTF-8 bytes and writes lower-case hex, as
+# hashlib's hexdigest does (tests/test_warehouse.py checks one against the other)
+CHANGE_ID_SQL = "substr(sha256(to_version_id || '|' || clause_id || '|' || kind), 1, 24)"
 
 
 def prune_labels(con: duckdb.DuckDBPyConnection) -> None:
@@ -102,110 +100,81 @@ def prune_labels(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+S = pa.string()
+STRINGS = pa.list_(pa.string())
+# every column of every clause table, typed: an empty build has the schema of a full one
 _LEDGER_TYPES = {
+    "document_id": S,
+    "text_sha256": S,
+    "clause_ids": STRINGS,
     "issued_at": TS,
-    "clause_ids": pa.list_(pa.string()),
-    "clause_sha256s": pa.list_(pa.string()),
+    "clause_sha256s": STRINGS,
 }
 _CLAUSE_TYPES = {
+    "clause_id": S,
+    "document_id": S,
     "first_seen_at": TS,
     "last_seen_at": TS,
+    "is_current": pa.bool_(),
     "version_count": pa.int32(),
-    "lineage_clause_id": pa.string(),
+    "lineage_clause_id": S,
 }
 _CV_TYPES = {
+    "clause_id": S,
+    "version_id": S,
+    "document_id": S,
+    "ordinal": pa.int32(),
+    "heading_path": STRINGS,
+    "label": S,
+    "kind": S,
+    "text": S,
+    "text_sha256": S,
     "valid_from": TS,
     "valid_to": TS,
-    "ordinal": pa.int32(),
-    "heading_path": pa.list_(pa.string()),
-    "label": pa.string(),
 }
-_LABEL_TYPES = {"regulations": pa.list_(pa.string())}
 _CH_TYPES = {
+    "document_id": S,
+    "from_version_id": S,
+    "to_version_id": S,
     "changed_at": TS,
+    "clause_id": S,
+    "kind": S,
     "old_ordinal": pa.int32(),
     "new_ordinal": pa.int32(),
-    "old_text": pa.string(),
-    "new_text": pa.string(),
-    "lineage_clause_id": pa.string(),
+    "old_text": S,
+    "new_text": S,
     "similarity": pa.float64(),
+    "method": S,
+    "diff_ops": S,
+    "diff_text": S,
+    "lineage_clause_id": S,
+    "is_formatting_only": pa.bool_(),
+}
+_LABEL_TYPES = {
+    "text_sha256": S,
+    "category": S,
+    "severity": S,
+    "rule": S,
+    "matched": S,
+    "regulations": STRINGS,
+    "taxonomy": S,
 }
 
 
 class ClauseRows:
     """The rows of the clause tables as column lists, filled one document at a time.
 
-    Built where the clause history is traced (a worker process can fill it;
-    it pickles as plain lists); `map_ids` rewrites every clause id it holds,
-    and change ids, which hash a clause id, are made only when loading.
+    Built where the clause history is traced; `tables` gives them as Arrow
+    tables (what a worker process sends back and the warehouse inserts).
+    Change ids, which hash a clause id, are made only when loading.
     """
 
     def __init__(self) -> None:
-        self.ledger: dict[str, list] = {
-            k: []
-            for k in ("document_id", "text_sha256", "clause_ids", "issued_at", "clause_sha256s")
-        }
-        self.clauses: dict[str, list] = {
-            k: []
-            for k in (
-                "clause_id",
-                "document_id",
-                "first_seen_at",
-                "last_seen_at",
-                "is_current",
-                "version_count",
-                "lineage_clause_id",
-            )
-        }
-        self.cv: dict[str, list] = {
-            k: []
-            for k in (
-                "clause_id",
-                "version_id",
-                "document_id",
-                "ordinal",
-                "heading_path",
-                "label",
-                "kind",
-                "text",
-                "text_sha256",
-                "valid_from",
-                "valid_to",
-            )
-        }
-        self.ch: dict[str, list] = {
-            k: []
-            for k in (
-                "document_id",
-                "from_version_id",
-                "to_version_id",
-                "changed_at",
-                "clause_id",
-                "kind",
-                "old_ordinal",
-                "new_ordinal",
-                "old_text",
-                "new_text",
-                "similarity",
-                "method",
-                "diff_ops",
-                "diff_text",
-                "lineage_clause_id",
-                "is_formatting_only",
-            )
-        }
-        self.labels: dict[str, list] = {
-            k: []
-            for k in (
-                "text_sha256",
-                "category",
-                "severity",
-                "rule",
-                "matched",
-                "regulations",
-                "taxonomy",
-            )
-        }
+        self.ledger: dict[str, list] = {name: [] for name in _LEDGER_TYPES}
+        self.clauses: dict[str, list] = {name: [] for name in _CLAUSE_TYPES}
+        self.cv: dict[str, list] = {name: [] for name in _CV_TYPES}
+        self.ch: dict[str, list] = {name: [] for name in _CH_TYPES}
+        self.labels: dict[str, list] = {name: [] for name in _LABEL_TYPES}
 
     def add(
         self,
@@ -305,41 +274,15 @@ class ClauseRows:
             self.clauses["version_count"].append(count[clause_id])
             self.clauses["lineage_clause_id"].append(lineage.get(clause_id))
 
-    def extend(self, other: ClauseRows) -> None:
-        """Append another set of rows (another document's)."""
-        for mine, theirs in (
-            (self.ledger, other.ledger),
-            (self.clauses, other.clauses),
-            (self.cv, other.cv),
-            (self.ch, other.ch),
-            (self.labels, other.labels),
-        ):
-            for name, values in theirs.items():
-                mine[name].extend(values)
-
-    def map_ids(self, fn: Callable[[str], str]) -> None:
-        """Replace every clause id `i` held by `fn(i)` (ids in lists included);
-        `fn` is called once per distinct id."""
-
-        mapped: dict[str, str] = {}  # an id recurs in every version that holds it
-
-        def one(v: str) -> str:
-            out = mapped.get(v)
-            if out is None:
-                out = mapped[v] = fn(v)
-            return out
-
-        def each(values: list) -> list:
-            return [None if v is None else one(v) for v in values]
-
-        self.ledger["clause_ids"] = [each(ids) for ids in self.ledger["clause_ids"]]
-        for columns, names in (
-            (self.clauses, ("clause_id", "lineage_clause_id")),
-            (self.cv, ("clause_id",)),
-            (self.ch, ("clause_id", "lineage_clause_id")),
-        ):
-            for name in names:
-                columns[name] = each(columns[name])
+    def tables(self) -> ClauseTables:
+        """The rows as Arrow tables, typed as the warehouse's columns."""
+        return ClauseTables(
+            ledger=_table(self.ledger, _LEDGER_TYPES),
+            clauses=_table(self.clauses, _CLAUSE_TYPES),
+            cv=_table(self.cv, _CV_TYPES),
+            ch=_table(self.ch, _CH_TYPES),
+            labels=_table(self.labels, _LABEL_TYPES),
+        )
 
     @property
     def ledger_entries(self) -> int:
@@ -347,4 +290,90 @@ class ClauseRows:
 
 
 def _table(columns: dict[str, list], types: Mapping[str, pa.DataType]) -> pa.Table:
-    return pa.table({name: pa.array(values, types.get(name)) for name, values in columns.items()})
+    return pa.table({name: pa.array(columns[name], kind) for name, kind in types.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseTables:
+    """The rows of the clause tables of one or more documents, as Arrow tables.
+
+    What a worker process sends back from a build (Arrow pickles as buffers:
+    the parent neither rebuilds Python objects nor converts them again) and
+    what `replace_clause_rows` inserts.
+    """
+
+    ledger: pa.Table
+    clauses: pa.Table
+    cv: pa.Table
+    ch: pa.Table
+    labels: pa.Table
+
+    @property
+    def ledger_entries(self) -> int:
+        return self.ledger.num_rows
+
+    @staticmethod
+    def concat(parts: Sequence[ClauseTables]) -> ClauseTables:
+        """The rows of several documents' tables, in order."""
+        if not parts:
+            return ClauseRows().tables()
+        return ClauseTables(
+            *(
+                pa.concat_tables([getattr(part, name) for part in parts])
+                for name in ("ledger", "clauses", "cv", "ch", "labels")
+            )
+        )
+
+    def shift_provisional(self, base: int) -> ClauseTables:
+        """The same rows with every provisional clause id moved onto the real
+        sequence starting at `base` (`transforms.numbering.shift_id`, column
+        at a time), the ids in the ledger's lists included."""
+        ledger = self.ledger
+        if ledger.num_rows:
+            lists = ledger.column("clause_ids").combine_chunks()
+            moved = pa.ListArray.from_arrays(
+                lists.offsets, shift_clause_ids(lists.flatten(), base), type=lists.type
+            )
+            ledger = ledger.set_column(
+                ledger.schema.get_field_index("clause_ids"), "clause_ids", moved
+            )
+        return ClauseTables(
+            ledger,
+            _shift_columns(self.clauses, base, ("clause_id", "lineage_clause_id")),
+            _shift_columns(self.cv, base, ("clause_id",)),
+            _shift_columns(self.ch, base, ("clause_id", "lineage_clause_id")),
+            self.labels,
+        )
+
+
+_PROVISIONAL_LENGTH = len(format_clause_id(PROVISIONAL_BASE))
+
+
+def shift_clause_ids(ids: pa.Array | pa.ChunkedArray, base: int) -> pa.Array | pa.ChunkedArray:
+    """`transforms.numbering.shift_id` of every id of a string array, in
+    Arrow's compute kernels (nulls stay null)."""
+    ids = ids.cast(pa.string())
+    if not len(ids) or ids.null_count == len(ids):
+        return ids
+    candidate = pc.and_(
+        pc.greater_equal(pc.utf8_length(ids), _PROVISIONAL_LENGTH), pc.starts_with(ids, "P-")
+    )
+    if not pc.any(candidate).as_py():
+        return ids
+    numbers = pc.cast(
+        pc.if_else(candidate, pc.utf8_slice_codeunits(ids, 2), pa.scalar("0")), pa.int64()
+    )
+    provisional = pc.and_(candidate, pc.greater_equal(numbers, PROVISIONAL_BASE))
+    real = pc.add(pc.subtract(numbers, PROVISIONAL_BASE), base)
+    # format_clause_id: "P-" and the number, at least six digits
+    written = pc.binary_join_element_wise(
+        "P-", pc.utf8_lpad(pc.cast(real, pa.string()), 6, "0"), ""
+    )
+    return pc.if_else(provisional, written, ids)
+
+
+def _shift_columns(table: pa.Table, base: int, names: Sequence[str]) -> pa.Table:
+    for name in names:
+        index = table.schema.get_field_index(name)
+        table = table.set_column(index, name, shift_clause_ids(table.column(index), base))
+    return table

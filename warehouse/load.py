@@ -15,7 +15,7 @@ import pyarrow as pa
 from transforms.records import DocumentSpec, Version, sha256_hex
 from warehouse.arrowio import insert_arrow as _insert
 from warehouse.arrowio import registered
-from warehouse.clauses import ClauseHistory, ClauseRows, replace_clause_rows
+from warehouse.clauses import ClauseHistory, ClauseRows, ClauseTables, replace_clause_rows
 from warehouse.db import transaction
 
 
@@ -478,7 +478,7 @@ class DocumentBuild:
     texts: Mapping[str, str]  # the versions' texts by SHA-256
     inputs_sha256: str  # what the build was made from (see `built_inputs`)
     problems: Sequence[ProblemRow] = ()
-    clauses: ClauseRows | None = None  # the clause tables' rows; None leaves them alone
+    clauses: ClauseTables | None = None  # the clause tables' rows; None leaves them alone
 
 
 def replace_versions(
@@ -492,11 +492,12 @@ def replace_versions(
     clause_history: ClauseHistory | None = None,
 ) -> None:
     """Swap a document's versions (and clause history) for a fresh build, in one transaction."""
-    rows = None
+    tables = None
     if clause_history is not None:
         rows = ClauseRows()
         rows.add(document_id, versions, clause_history, now)
-    build = DocumentBuild(document_id, versions, texts, inputs_sha256, problems, rows)
+        tables = rows.tables()
+    build = DocumentBuild(document_id, versions, texts, inputs_sha256, problems, tables)
     replace_documents(con, [build], now)
 
 
@@ -556,10 +557,8 @@ def replace_documents(
         _insert(con, "version_captures", links, or_ignore=False)  # deleted just above
         with_clauses = [b for b in builds if b.clauses is not None]
         if with_clauses:
-            rows = ClauseRows()
-            for b in with_clauses:
-                rows.extend(b.clauses)  # type: ignore[arg-type]
-            replace_clause_rows(con, [b.document_id for b in with_clauses], rows)
+            tables = ClauseTables.concat([b.clauses for b in with_clauses])  # type: ignore[misc]
+            replace_clause_rows(con, [b.document_id for b in with_clauses], tables)
         _record_problems(con, [p for b in builds for p in b.problems])
         con.execute("DELETE FROM document_state WHERE list_contains(?, document_id)", [ids])
         _insert(con, "document_state", state, or_ignore=False)
