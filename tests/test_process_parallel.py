@@ -9,6 +9,8 @@ to a one-worker run's.
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from crash_driver import table_digests
 
@@ -64,3 +66,25 @@ def test_extraction_jobs_with_pdfs_go_first_then_the_largest():
     mixed = group("m2", "text/html", "application/pdf")
     ordered = sorted([html1, html3, pdf, mixed], key=_expected_cost)
     assert [g.jobs[0].document_id for g in ordered] == ["m2", "p1", "h3", "h1"]
+
+
+def _worker_gc_state():
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_pool_workers_collect_garbage_rarely_and_never_walk_what_they_inherited():
+    pool = process_mod.Pool(2)
+    try:
+        threshold, frozen = pool._executor().submit(_worker_gc_state).result()
+    finally:
+        pool.close()
+    assert threshold[0] == process_mod.GC_FIRST_THRESHOLD
+    assert frozen > 1000  # the modules and objects inherited from this process
+
+
+def test_fewer_collections_puts_the_thresholds_back():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), process_mod.fewer_collections():
+        assert gc.get_threshold()[0] == process_mod.GC_FIRST_THRESHOLD
+        raise RuntimeError("the block fails")
+    assert gc.get_threshold() == before
