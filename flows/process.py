@@ -57,6 +57,7 @@ from warehouse.rawstore import RawStore, RawStoreError
 CLAUSE_LAYER = f"3+labels{TAXONOMY_VERSION}"
 POOL_THRESHOLD = 8  # below this many pending bodies, extract in-process
 DOCUMENT_BATCH = 16  # document builds per committed transaction
+READ_AHEAD = 8  # documents whose build inputs are read in one query
 J = TypeVar("J")
 R = TypeVar("R")
 
@@ -424,17 +425,19 @@ def build_document(job: DocumentJob) -> BuiltDocument:
     versions = build_versions(
         document_id, observations, stated_date=lambda sha: find_stated_date(combined[sha])
     )
-    new_texts = {v.text_sha256: combined[v.text_sha256] for v in versions}
     split: dict[str, tuple] = {}
     items = []
     for version in versions:
         sha = version.text_sha256
         if sha not in split:
-            split[sha] = split_clauses(new_texts[sha])
+            split[sha] = split_clauses(combined[sha])
         items.append((version.version_id, sha, split[sha]))
     traced, issued, number = trace_with_ledger(items, job.ledger, PROVISIONAL_BASE)
     rows = ClauseRows()
     rows.add(document_id, versions, ClauseHistory(traced, issued), now)
+    # a version of one page has that page's text, which the warehouse holds
+    # (it came from there): only combined texts of several pages are new
+    new_texts = {sha: combined[sha] for sha in split if sha not in job.texts}
     build = load.DocumentBuild(
         document_id, versions, new_texts, job.inputs, tuple(problems), rows.tables()
     )
@@ -483,19 +486,27 @@ def changed_captures(
 def document_jobs(
     run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]]
 ) -> Iterator[DocumentJob]:
-    """The changed documents' jobs, read one at a time (memory stays bounded)."""
-    for spec, document_id, inputs, captures in changed:
-        shas = {c.text_sha256 for c in captures if c.status == "ok" and c.text_sha256}
-        yield DocumentJob(
-            spec,
-            document_id,
-            inputs,
-            tuple(captures),
-            load.load_texts(run.con, shas),
-            clause_store.load_ledger(run.con, document_id),
-            run.run_id,
-            utcnow(),
-        )
+    """The changed documents' jobs, read `READ_AHEAD` documents at a time (one
+    query for their texts, one for their ledgers; memory stays bounded)."""
+    for start in range(0, len(changed), READ_AHEAD):
+        part = changed[start : start + READ_AHEAD]
+        shas = [
+            {c.text_sha256 for c in captures if c.status == "ok" and c.text_sha256}
+            for _spec, _document_id, _inputs, captures in part
+        ]
+        texts = load.load_texts(run.con, set().union(*shas))
+        ledgers = clause_store.load_ledgers(run.con, [document_id for _s, document_id, *_ in part])
+        for (spec, document_id, inputs, captures), wanted in zip(part, shas, strict=True):
+            yield DocumentJob(
+                spec,
+                document_id,
+                inputs,
+                tuple(captures),
+                {sha: texts[sha] for sha in wanted if sha in texts},
+                ledgers[document_id],
+                run.run_id,
+                utcnow(),
+            )
 
 
 @task(name="rebuild-versions", cache_policy=NO_CACHE)
@@ -522,8 +533,8 @@ def rebuild_versions(
         check_real(base)
         build = result.build
         assert build.clauses is not None  # build_document always traces clauses
-        if result.fresh:  # no fresh number, no provisional id to move
-            build = dataclasses.replace(build, clauses=build.clauses.shift_provisional(base))
+        if result.fresh:  # no fresh number, no provisional id to move (at load)
+            build = dataclasses.replace(build, clause_base=base)
         run.next_clause_number += result.fresh
         batch.append(build)
         run.count("ledger_entries_issued", build.clauses.ledger_entries)

@@ -72,23 +72,24 @@ def sequential(ledgers, start):
 
 
 def provisional(ledgers, start):
-    """Each document traced from the provisional base, its rows shifted in order."""
-    out, number = [], start
+    """Each document traced from the provisional base, its rows shifted in
+    order when a batch of them is put together for loading."""
+    parts, bases, number = [], [], start
     for k, (items, ledger) in enumerate(zip(DOCUMENTS, ledgers, strict=True)):
         traced, issued, end = trace_with_ledger(items, ledger, PROVISIONAL_BASE)
-        tables = rows_of(k, items, traced, issued).shift_provisional(number)
+        parts.append(rows_of(k, items, traced, issued))
+        bases.append(number if end > PROVISIONAL_BASE else None)
         number += end - PROVISIONAL_BASE
-        out.append(columns(tables))
-    return out, number
+    return columns(ClauseTables.concat(parts, bases)), number
 
 
 def sequential_rows(ledgers, start):
     traces, number = sequential(ledgers, start)
-    rows = [
-        columns(rows_of(k, items, traced, issued))
+    parts = [
+        rows_of(k, items, traced, issued)
         for k, (items, (traced, issued)) in enumerate(zip(DOCUMENTS, traces, strict=True))
     ]
-    return rows, number
+    return columns(ClauseTables.concat(parts)), number
 
 
 def test_shifted_documents_equal_one_trace_after_another():
@@ -97,10 +98,10 @@ def test_shifted_documents_equal_one_trace_after_another():
     assert got_next == expected_next
     assert got == expected
     # the trace really issued fresh ids, split lineage included
-    ids = [i for _ledger, _clauses, cv, _ch in got for i in cv["clause_id"]]
-    assert min(int(i[2:]) for i in ids) == 41
-    assert max(int(i[2:]) for i in ids) < 41 + 100
-    assert any(i for _ledger, clauses, _cv, _ch in got for i in clauses["lineage_clause_id"])
+    _ledger, clauses, cv, _ch = got
+    assert min(int(i[2:]) for i in cv["clause_id"]) == 41
+    assert max(int(i[2:]) for i in cv["clause_id"]) < 41 + 100
+    assert any(clauses["lineage_clause_id"])
 
 
 def test_ids_from_the_ledger_are_kept_as_they_are():
@@ -114,7 +115,7 @@ def test_ids_from_the_ledger_are_kept_as_they_are():
     got, got_next = provisional(ledgers, number)
     assert got == expected
     assert got_next == expected_next
-    assert "P-000007" in got[0][2]["clause_id"]
+    assert "P-000007" in got[2]["clause_id"]
 
 
 def test_a_real_number_in_the_provisional_range_is_refused():
@@ -140,19 +141,30 @@ def test_shift_id_moves_only_provisional_numbers():
         max_size=30,
     ),
     st.integers(1, 10**8),
+    st.booleans(),
 )
-def test_shift_clause_ids_is_shift_id_on_every_element(ids, base):
-    """The Arrow shift the parent runs is `shift_id`, element by element;
-    nulls stay null."""
-    got = shift_clause_ids(pa.array(ids, pa.string()), base).to_pylist()
-    assert got == [None if i is None else shift_id(i, base) for i in ids]
+def test_shift_clause_ids_is_shift_id_on_every_element(ids, base, per_element):
+    """The Arrow shift the parent runs is `shift_id`, element by element,
+    with one base or one per element; nulls stay null."""
+    bases = [base + 3 * k for k in range(len(ids))] if per_element else [base] * len(ids)
+    given_base = pa.array(bases, pa.int64()) if per_element else base
+    got = shift_clause_ids(pa.array(ids, pa.string()), given_base).to_pylist()
+    assert got == [None if i is None else shift_id(i, b) for i, b in zip(ids, bases, strict=True)]
 
 
-def test_shift_provisional_moves_ledger_lists_and_lineage():
+def test_concat_moves_each_part_onto_its_base_ledger_lists_and_lineage_included():
     items = DOCUMENTS[0]
     traced, issued, end = trace_with_ledger(items, {}, PROVISIONAL_BASE)
     tables = rows_of(0, items, traced, issued)
-    shifted = tables.shift_provisional(41)
+    real = rows_of(1, DOCUMENTS[1], *trace_with_ledger(DOCUMENTS[1], {}, 7)[:2])
+    both = ClauseTables.concat([real, tables], [None, 41])
+    assert both.cv.slice(0, real.cv.num_rows).equals(real.cv)  # real ids stay
+    shifted = ClauseTables(
+        *(
+            getattr(both, name).slice(getattr(real, name).num_rows)
+            for name in ("ledger", "clauses", "cv", "ch", "labels")
+        )
+    )
     ids = {i for ids in shifted.ledger.column("clause_ids").to_pylist() for i in ids}
     assert ids == set(shifted.cv.column("clause_id").to_pylist())
     assert ids == {f"P-{n:06d}" for n in range(41, 41 + end - PROVISIONAL_BASE)}

@@ -30,15 +30,20 @@ class ClauseHistory:
     issued: Mapping[str, LedgerEntry]  # ledger entries issued (or replaced) by this build
 
 
-def load_ledger(con: duckdb.DuckDBPyConnection, document_id: str) -> dict[str, LedgerEntry]:
+def load_ledgers(
+    con: duckdb.DuckDBPyConnection, document_ids: Sequence[str]
+) -> dict[str, dict[str, LedgerEntry]]:
+    """The clause ledger of each of these documents (text SHA-256 -> entry),
+    in one query; a document without entries gets an empty one."""
     rows = con.execute(
-        "SELECT text_sha256, clause_ids, clause_sha256s FROM clause_ledger WHERE document_id = ?",
-        [document_id],
+        "SELECT document_id, text_sha256, clause_ids, clause_sha256s FROM clause_ledger "
+        "WHERE list_contains(?, document_id)",
+        [list(document_ids)],
     ).fetchall()
-    return {
-        sha: LedgerEntry(tuple(ids), tuple(shas) if shas is not None else None)
-        for sha, ids, shas in rows
-    }
+    out: dict[str, dict[str, LedgerEntry]] = {document_id: {} for document_id in document_ids}
+    for document_id, sha, ids, shas in rows:
+        out[document_id][sha] = LedgerEntry(tuple(ids), tuple(shas) if shas is not None else None)
+    return out
 
 
 def next_clause_number(con: duckdb.DuckDBPyConnection) -> int:
@@ -313,45 +318,66 @@ class ClauseTables:
         return self.ledger.num_rows
 
     @staticmethod
-    def concat(parts: Sequence[ClauseTables]) -> ClauseTables:
-        """The rows of several documents' tables, in order."""
+    def concat(
+        parts: Sequence[ClauseTables], bases: Sequence[int | None] | None = None
+    ) -> ClauseTables:
+        """The rows of several documents' tables, in order. With `bases`, the
+        provisional clause ids of each part are moved onto the real sequence
+        starting at its base (`transforms.numbering.shift_id`; None: the part
+        holds real ids only), in one pass per column for all the parts."""
         if not parts:
             return ClauseRows().tables()
-        return ClauseTables(
-            *(
-                pa.concat_tables([getattr(part, name) for part in parts])
-                for name in ("ledger", "clauses", "cv", "ch", "labels")
-            )
-        )
+        tables = {
+            name: pa.concat_tables([getattr(part, name) for part in parts])
+            for name in ("ledger", "clauses", "cv", "ch", "labels")
+        }
+        if bases is None or all(base is None for base in bases):
+            return ClauseTables(**tables)
+        if len(bases) != len(parts):
+            raise ValueError(f"{len(bases)} bases for {len(parts)} parts")
 
-    def shift_provisional(self, base: int) -> ClauseTables:
-        """The same rows with every provisional clause id moved onto the real
-        sequence starting at `base` (`transforms.numbering.shift_id`, column
-        at a time), the ids in the ledger's lists included."""
-        ledger = self.ledger
+        def per_row(name: str) -> pa.Array:
+            # each part's base on each of its rows (0 where it has none: no
+            # provisional id to move there)
+            return pa.array(
+                [
+                    base or 0
+                    for part, base in zip(parts, bases, strict=True)
+                    for _ in range(getattr(part, name).num_rows)
+                ],
+                pa.int64(),
+            )
+
+        ledger = tables["ledger"]
         if ledger.num_rows:
             lists = ledger.column("clause_ids").combine_chunks()
+            element_bases = per_row("ledger").take(pc.list_parent_indices(lists))
             moved = pa.ListArray.from_arrays(
-                lists.offsets, shift_clause_ids(lists.flatten(), base), type=lists.type
+                lists.offsets, shift_clause_ids(lists.flatten(), element_bases), type=lists.type
             )
             ledger = ledger.set_column(
                 ledger.schema.get_field_index("clause_ids"), "clause_ids", moved
             )
         return ClauseTables(
             ledger,
-            _shift_columns(self.clauses, base, ("clause_id", "lineage_clause_id")),
-            _shift_columns(self.cv, base, ("clause_id",)),
-            _shift_columns(self.ch, base, ("clause_id", "lineage_clause_id")),
-            self.labels,
+            _shift_columns(
+                tables["clauses"], per_row("clauses"), ("clause_id", "lineage_clause_id")
+            ),
+            _shift_columns(tables["cv"], per_row("cv"), ("clause_id",)),
+            _shift_columns(tables["ch"], per_row("ch"), ("clause_id", "lineage_clause_id")),
+            tables["labels"],
         )
 
 
 _PROVISIONAL_LENGTH = len(format_clause_id(PROVISIONAL_BASE))
 
 
-def shift_clause_ids(ids: pa.Array | pa.ChunkedArray, base: int) -> pa.Array | pa.ChunkedArray:
+def shift_clause_ids(
+    ids: pa.Array | pa.ChunkedArray, base: int | pa.Array
+) -> pa.Array | pa.ChunkedArray:
     """`transforms.numbering.shift_id` of every id of a string array, in
-    Arrow's compute kernels (nulls stay null)."""
+    Arrow's compute kernels (nulls stay null); `base` is one base for all, or
+    one per id."""
     ids = ids.cast(pa.string())
     if not len(ids) or ids.null_count == len(ids):
         return ids
@@ -372,8 +398,9 @@ def shift_clause_ids(ids: pa.Array | pa.ChunkedArray, base: int) -> pa.Array | p
     return pc.if_else(provisional, written, ids)
 
 
-def _shift_columns(table: pa.Table, base: int, names: Sequence[str]) -> pa.Table:
+def _shift_columns(table: pa.Table, bases: pa.Array, names: Sequence[str]) -> pa.Table:
     for name in names:
         index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, shift_clause_ids(table.column(index), base))
+        column = table.column(index).combine_chunks()
+        table = table.set_column(index, name, shift_clause_ids(column, bases))
     return table

@@ -475,10 +475,13 @@ class DocumentBuild:
 
     document_id: str
     versions: Sequence[Version]
-    texts: Mapping[str, str]  # the versions' texts by SHA-256
+    texts: Mapping[str, str]  # the versions' texts the warehouse may not hold yet, by SHA-256
     inputs_sha256: str  # what the build was made from (see `built_inputs`)
     problems: Sequence[ProblemRow] = ()
     clauses: ClauseTables | None = None  # the clause tables' rows; None leaves them alone
+    # where the provisional clause ids of `clauses` go on the real sequence
+    # (transforms.numbering); None when they hold real ids only
+    clause_base: int | None = None
 
 
 def replace_versions(
@@ -557,7 +560,10 @@ def replace_documents(
         _insert(con, "version_captures", links, or_ignore=False)  # deleted just above
         with_clauses = [b for b in builds if b.clauses is not None]
         if with_clauses:
-            tables = ClauseTables.concat([b.clauses for b in with_clauses])  # type: ignore[misc]
+            tables = ClauseTables.concat(
+                [b.clauses for b in with_clauses],  # type: ignore[misc]
+                [b.clause_base for b in with_clauses],
+            )
             replace_clause_rows(con, [b.document_id for b in with_clauses], tables)
         _record_problems(con, [p for b in builds for p in b.problems])
         con.execute("DELETE FROM document_state WHERE list_contains(?, document_id)", [ids])
