@@ -551,38 +551,58 @@ def rebuild_versions(
 def process(settings: Settings | None = None) -> dict[str, int]:
     """Extract what is new and rebuild the versions of documents that changed.
 
-    Work is found first, so a run with nothing new starts no task at all.
+    Work is found first, so a run with nothing new starts no task at all:
+    when the inputs' watermark (`load.input_watermark`) is the one the last
+    complete run recorded, nothing else is read; otherwise each document's
+    inputs hash says which to rebuild.
     """
     settings = settings or Settings.from_env()
     with open_run(settings, "process", {}) as run, fewer_collections():
-        pool: Pool | None = None
-        try:
-            states = capture_states(run)
-            # the body list is read only when a capture waits for its extraction
-            pending = pending_bodies(run) if any(s.unextracted for s in states.values()) else []
-            if pending:
-                pool = Pool(settings.workers)
-                # quoted: Prefect would otherwise walk every element looking for futures
-                extract_pending(run, quote(pending), pool)
-                states = capture_states(run)
-            built = load.built_inputs(run.con)
-            inputs = document_inputs(run, states)
-            moved = [
-                (spec, document_id)
-                for spec in run.specs
-                if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id]
-            ]
-            captures = changed_captures(run, moved)
-            changed = [
-                (spec, document_id, inputs[document_id], captures[document_id])
-                for spec, document_id in moved
-            ]
-            if changed:
-                pool = pool or Pool(settings.workers)
-                rebuild_versions(run, quote(changed), pool)
-        finally:
-            if pool is not None:
-                pool.close()
+        heads = {run.document_ids[spec.key]: _inputs_head(spec) for spec in run.specs}
+        changed: list = []
+        if load.input_watermark(run.con, heads) != load.last_watermark(run.con):
+            changed = process_changes(run, settings)
         run.count("documents_unchanged", len(run.specs) - len(changed))
         run.counts.update(load.table_counts(run.con))
         return dict(run.counts)
+
+
+def process_changes(
+    run: Run, settings: Settings
+) -> list[tuple[DocumentSpec, str, str, list[load.PageCapture]]]:
+    """Extract every pending body and rebuild every document whose inputs
+    moved; returns those documents. Once nothing waits for an extraction any
+    more (a body the raw store cannot give back stays pending), the inputs'
+    watermark is recorded for the next run."""
+    pool: Pool | None = None
+    try:
+        states = capture_states(run)
+        # the body list is read only when a capture waits for its extraction
+        pending = pending_bodies(run) if any(s.unextracted for s in states.values()) else []
+        if pending:
+            pool = Pool(settings.workers)
+            # quoted: Prefect would otherwise walk every element looking for futures
+            extract_pending(run, quote(pending), pool)
+            states = capture_states(run)
+        built = load.built_inputs(run.con)
+        inputs = document_inputs(run, states)
+        moved = [
+            (spec, document_id)
+            for spec in run.specs
+            if built.get(document_id := run.document_ids[spec.key]) != inputs[document_id]
+        ]
+        captures = changed_captures(run, moved)
+        changed = [
+            (spec, document_id, inputs[document_id], captures[document_id])
+            for spec, document_id in moved
+        ]
+        if changed:
+            pool = pool or Pool(settings.workers)
+            rebuild_versions(run, quote(changed), pool)
+    finally:
+        if pool is not None:
+            pool.close()
+    if not any(s.unextracted for s in states.values()):
+        heads = {run.document_ids[spec.key]: _inputs_head(spec) for spec in run.specs}
+        load.record_watermark(run.con, load.input_watermark(run.con, heads), utcnow())
+    return changed

@@ -464,6 +464,40 @@ def load_texts(con: duckdb.DuckDBPyConnection, shas: Iterable[str]) -> dict[str,
 # ---------------------------------------------------------------- versions
 
 
+def input_watermark(con: duckdb.DuckDBPyConnection, heads: Mapping[str, object]) -> str:
+    """A digest of everything processing reads, in one cheap query: the
+    documents' heads (`heads`: document id -> extractor key, clause layer,
+    page count), and the stored captures and extractions as counts and the
+    newest fetch time.
+
+    Captures and extractions are only ever inserted (a failed capture is
+    filled in: it gains its bytes), so any new input moves a count. Equal
+    watermarks mean equal inputs; a different one says only that something
+    may have changed (`capture_states` says what).
+    """
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE raw_sha256 IS NOT NULL), "
+        "  CAST(max(fetched_at) FILTER (WHERE raw_sha256 IS NOT NULL) AS VARCHAR), "
+        "  (SELECT count(*) FROM extractions) "
+        "FROM captures"
+    ).fetchone()
+    digest = json.dumps([sorted(heads.items()), list(row)], default=str)
+    return sha256_hex(digest)
+
+
+def last_watermark(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The watermark the last process run recorded (`record_watermark`), if any."""
+    row = con.execute("SELECT watermark FROM process_state").fetchone()
+    return row[0] if row else None
+
+
+def record_watermark(con: duckdb.DuckDBPyConnection, watermark: str, at: datetime) -> None:
+    """Record that every input with this watermark is extracted and built."""
+    with transaction(con):
+        con.execute("DELETE FROM process_state")
+        con.execute("INSERT INTO process_state VALUES (?, ?)", [watermark, at])
+
+
 def built_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The inputs hash each document's versions were last built from."""
     return dict(con.execute("SELECT document_id, inputs_sha256 FROM document_state").fetchall())
