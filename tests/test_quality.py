@@ -195,3 +195,30 @@ def test_has_words_counts_like_the_whole_text(parts, n):
 
     text = "".join(parts)
     assert _has_words(text, n) == (len(_words(text)) >= n)
+
+
+# every kind of character that could count differently: ASCII and Latin-1
+# letters and punctuation, digits of other scripts, CJK, combining marks,
+# U+0130 (whose lower case is two characters, one not a word character),
+# curly quotes and dashes, final sigma, ligatures, surrogate-free astral
+WORDY = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("aZ_9 \t\n-.,'’“”–—…İıΣσςǅﬃ٣५〇中文é\u0301\u00ad\u200b")),
+        st.characters(exclude_categories=("Cs",)),
+    ),
+    max_size=200,
+)
+
+
+@given(WORDY)
+def test_count_words_is_the_number_of_words_of_the_lowered_text(text):
+    from transforms.quality import _words, count_words
+
+    assert count_words(text) == len(_words(text))
+
+
+@given(WORDY, st.integers(min_value=1, max_value=40))
+def test_first_words_are_the_words_of_the_whole_text_cut(text, n):
+    from transforms.quality import _first_words, _words
+
+    assert _first_words(text, n) == _words(text)[:n]
