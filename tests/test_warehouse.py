@@ -514,3 +514,39 @@ def test_an_insert_that_fails_inside_a_transaction_reports_its_own_error():
     con.execute("ROLLBACK")
     insert_arrow(con, "t", pa.table({"k": [2]}), or_ignore=False)  # and the next insert works
     assert con.execute("SELECT k FROM t ORDER BY k").fetchall() == [(1,), (2,)]
+
+
+def test_a_writer_is_attached_to_the_process_instance_and_closing_lets_the_file_go(
+    tmp_path: Path,
+):
+    """`open_warehouse` attaches the file to one DuckDB instance per process
+    (`warehouse.db.Warehouse`): two writers in one process share it, a
+    transaction left open is rolled back at close, and the last close
+    checkpoints the file and releases its lock for other processes."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "w.duckdb"
+    first = open_warehouse(path)
+    second = open_warehouse(path)
+    load.sync_registry(first, [spec()], T0)
+    assert second.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+    first.close()
+    first.close()  # a second close does nothing
+    # the other connection still works; what it leaves uncommitted is rolled back
+    second.execute("BEGIN TRANSACTION")
+    second.execute("DELETE FROM documents")
+    second.close()
+    assert not Path(f"{path}.wal").exists()  # checkpointed at the last close
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
+        "print(con.execute('SELECT count(*) FROM documents').fetchone()[0])"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert other.stdout.strip() == "1"
+    # and this process opens it again
+    again = open_warehouse(path)
+    assert again.execute("SELECT count(*) FROM documents").fetchone()[0] == 1
+    again.close()
