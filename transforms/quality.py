@@ -93,82 +93,13 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-# a Latin-1 character of a word (`_WORD`: `str.isalnum()` or "_") -> "a",
-# any other -> " ", so that the runs of "a" are the words
-_LATIN1_WORDS = bytes(
-    ord("a") if chr(b).isalnum() or chr(b) == "_" else ord(" ") for b in range(256)
-)
-_BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
-
-
-@lru_cache(maxsize=4096)
-def _word_mask(run: str) -> str:
-    """"a" for each word character of `run`, " " for each other one."""
-    return "".join("a" if c.isalnum() or c == "_" else " " for c in run)
-
-
-def count_words(text: str) -> int:
-    """`len(_words(text))`: the runs of word characters of the lowered text,
-    counted without making them.
-
-    Lowering keeps every character a word character or not (checked over
-    all of Unicode), but for U+0130 (İ), whose lower case is "i" and a
-    combining dot; so a text with one is counted lowered. Otherwise the
-    characters beyond Latin-1 (curly quotes, dashes, CJK ideographs) are
-    replaced by their mask (`_word_mask`), the text is masked byte by byte
-    and the starts of runs of "a" are counted, in C: about twice as fast as
-    the regular expression on the corpus's texts (0.08 against 0.20 s).
-    """
-    if "\u0130" in text:
-        text = text.lower()
-    if not text.isascii():
-        text = _BEYOND_LATIN1.sub(lambda run: _word_mask(run.group(0)), text)
-    masked = text.encode("latin-1").translate(_LATIN1_WORDS)
-    return masked.count(b" a") + masked.startswith(b"a")
-
-
-# a Latin-1 word character stays, any other becomes a space
-_LATIN1_KEEP_WORDS = bytes(
-    b if chr(b).isalnum() or chr(b) == "_" else ord(" ") for b in range(256)
-)
-
-
-@lru_cache(maxsize=4096)
-def _stand_in(run: str) -> str:
-    """A run of characters beyond Latin-1, in Latin-1: "þ" for each word
-    character (no function word holds one), " " for each other one."""
-    return "".join("þ" if c.isalnum() or c == "_" else " " for c in run)
-
-
-def _latin1_words(text: str) -> list[bytes]:
-    """The words `_words` finds (of the lowered text), as Latin-1 bytes, each
-    character beyond Latin-1 standing as "þ": the same number of words, and
-    the same function words (`_STOP_WORDS` are all Latin-1), split in C."""
-    text = text.lower()
-    if not text.isascii():
-        text = _BEYOND_LATIN1.sub(lambda run: _stand_in(run.group(0)), text)
-    return text.encode("latin-1").translate(_LATIN1_KEEP_WORDS).split()
-
-
-def _first_words(text: str, n: int) -> list[bytes]:
-    """`_latin1_words(text)[:n]`, reading the start of a long text only (a
-    word cut at the end of the start read is never among the first n): 8
-    characters a word at first (English policies average under 7), twice as
-    many until there are more than n."""
-    size = 8 * n
-    while True:
-        words = _latin1_words(text[:size])
-        if size >= len(text) or len(words) > n:
-            return words[:n]
-        size *= 2
-
-
 @lru_cache(maxsize=16)
-def _profile(text: str) -> tuple[int, str | None]:
-    """A whole document text's word count and language guess, remembered for
-    the few texts in use: screening compares each capture with the page's
-    last accepted text, so each text comes back as the reference of the next."""
-    return count_words(text), _guess(_first_words(text, 3000))
+def _profile(text: str) -> tuple[tuple[str, ...], str | None]:
+    """A whole document text's words and language guess, remembered for the
+    few texts in use: screening compares each capture with the page's last
+    accepted text, so each text comes back as the reference of the next."""
+    words = tuple(_words(text))
+    return words, _guess(words[:3000])
 
 
 def _has_words(text: str, n: int) -> bool:
@@ -179,9 +110,9 @@ def _has_words(text: str, n: int) -> bool:
     never holds more words than the whole.
     """
     head = text[: 20 * n]
-    if count_words(head) >= n:
+    if len(_words(head)) >= n:
         return True
-    return len(head) < len(text) and count_words(text) >= n
+    return len(head) < len(text) and len(_words(text)) >= n
 
 
 def wall_reason(text: str, title: str | None = None) -> str | None:
@@ -241,8 +172,6 @@ _STOP_INDEX: dict[str, tuple[str, ...]] = {}
 for _lang, _stop in _STOP_SETS.items():
     for _word in _stop:
         _STOP_INDEX[_word] = (*_STOP_INDEX.get(_word, ()), _lang)
-# the same, keyed by the words' Latin-1 bytes (as `_latin1_words` gives them)
-_STOP_INDEX_LATIN1 = {word.encode("latin-1"): langs for word, langs in _STOP_INDEX.items()}
 
 
 def guess_language(text: str, *, sample: int = 3000) -> str | None:
@@ -252,15 +181,14 @@ def guess_language(text: str, *, sample: int = 3000) -> str | None:
     making at least a tenth of them (a Chinese text with a few Latin words is
     no guess), and the best language has at least twice the hits of the next.
     """
-    return _guess(_first_words(text, sample))
+    return _guess(_words(text)[:sample])
 
 
-def _guess(words: Sequence[bytes]) -> str | None:
-    """The guess from a text's first words (`_first_words`)."""
+def _guess(words: Sequence[str]) -> str | None:
     hits = dict.fromkeys(_STOP_SETS, 0)
     # counted once per distinct function word (Counter counts in C)
     for word, n in Counter(words).items():
-        for lang in _STOP_INDEX_LATIN1.get(word, ()):
+        for lang in _STOP_INDEX.get(word, ()):
             hits[lang] += n
     ranked = sorted(hits.items(), key=lambda item: item[1], reverse=True)
     (best, top), (_second, runner_up) = ranked[0], ranked[1]
@@ -271,13 +199,13 @@ def _guess(words: Sequence[bytes]) -> str | None:
 
 def is_collapse(text: str, reference: str) -> str | None:
     """Why `text` is not plausibly the document whose last text was `reference`."""
-    ref_count, theirs = _profile(reference)
-    if not ref_count:
+    ref_words, theirs = _profile(reference)
+    if not ref_words:
         return None
-    new_count, ours = _profile(text)
+    new_words, ours = _profile(text)
     if ours and theirs and ours != theirs:
         return f"another language ({ours}; the document is {theirs})"
-    ratio = new_count / ref_count
+    ratio = len(new_words) / len(ref_words)
     if ratio >= 0.25:
         return None
     ref_headings = set(_headings(reference))
@@ -290,12 +218,10 @@ def is_collapse(text: str, reference: str) -> str | None:
                 f"{len(ref_headings) - len(kept)} of {len(ref_headings)} headings missing"
             )
         return None
-    # the rare path (a text a quarter the size of the last one, without
-    # headings to compare): the words themselves
-    ref_vocab = {w for w in _words(reference) if len(w) > 3}
+    ref_vocab = {w for w in ref_words if len(w) > 3}
     if not ref_vocab:
         return None
-    share = len(ref_vocab & set(_words(text))) / len(ref_vocab)
+    share = len(ref_vocab & set(new_words)) / len(ref_vocab)
     if share < 0.5:
         return f"size collapse to {ratio:.0%} of the last text, {share:.0%} of its vocabulary kept"
     return None
