@@ -561,19 +561,19 @@ def process(settings: Settings | None = None) -> dict[str, int]:
         heads = {run.document_ids[spec.key]: _inputs_head(spec) for spec in run.specs}
         changed: list = []
         if load.input_watermark(run.con, heads) != load.last_watermark(run.con):
-            changed = process_changes(run, settings)
+            changed = process_changes(run, settings, heads)
         run.count("documents_unchanged", len(run.specs) - len(changed))
         run.counts.update(load.table_counts(run.con))
         return dict(run.counts)
 
 
 def process_changes(
-    run: Run, settings: Settings
+    run: Run, settings: Settings, heads: Mapping[str, str]
 ) -> list[tuple[DocumentSpec, str, str, list[load.PageCapture]]]:
     """Extract every pending body and rebuild every document whose inputs
     moved; returns those documents. Once nothing waits for an extraction any
     more (a body the raw store cannot give back stays pending), the inputs'
-    watermark is recorded for the next run."""
+    watermark (over the documents' `heads`) is recorded for the next run."""
     pool: Pool | None = None
     try:
         states = capture_states(run)
@@ -603,6 +603,5 @@ def process_changes(
         if pool is not None:
             pool.close()
     if not any(s.unextracted for s in states.values()):
-        heads = {run.document_ids[spec.key]: _inputs_head(spec) for spec in run.specs}
         load.record_watermark(run.con, load.input_watermark(run.con, heads), utcnow())
     return changed

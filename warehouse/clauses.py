@@ -105,64 +105,64 @@ def prune_labels(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-S = pa.string()
-STRINGS = pa.list_(pa.string())
+_S = pa.string()
+_STRINGS = pa.list_(pa.string())
 # every column of every clause table, typed: an empty build has the schema of a full one
 _LEDGER_TYPES = {
-    "document_id": S,
-    "text_sha256": S,
-    "clause_ids": STRINGS,
+    "document_id": _S,
+    "text_sha256": _S,
+    "clause_ids": _STRINGS,
     "issued_at": TS,
-    "clause_sha256s": STRINGS,
+    "clause_sha256s": _STRINGS,
 }
 _CLAUSE_TYPES = {
-    "clause_id": S,
-    "document_id": S,
+    "clause_id": _S,
+    "document_id": _S,
     "first_seen_at": TS,
     "last_seen_at": TS,
     "is_current": pa.bool_(),
     "version_count": pa.int32(),
-    "lineage_clause_id": S,
+    "lineage_clause_id": _S,
 }
 _CV_TYPES = {
-    "clause_id": S,
-    "version_id": S,
-    "document_id": S,
+    "clause_id": _S,
+    "version_id": _S,
+    "document_id": _S,
     "ordinal": pa.int32(),
-    "heading_path": STRINGS,
-    "label": S,
-    "kind": S,
-    "text": S,
-    "text_sha256": S,
+    "heading_path": _STRINGS,
+    "label": _S,
+    "kind": _S,
+    "text": _S,
+    "text_sha256": _S,
     "valid_from": TS,
     "valid_to": TS,
 }
 _CH_TYPES = {
-    "document_id": S,
-    "from_version_id": S,
-    "to_version_id": S,
+    "document_id": _S,
+    "from_version_id": _S,
+    "to_version_id": _S,
     "changed_at": TS,
-    "clause_id": S,
-    "kind": S,
+    "clause_id": _S,
+    "kind": _S,
     "old_ordinal": pa.int32(),
     "new_ordinal": pa.int32(),
-    "old_text": S,
-    "new_text": S,
+    "old_text": _S,
+    "new_text": _S,
     "similarity": pa.float64(),
-    "method": S,
-    "diff_ops": S,
-    "diff_text": S,
-    "lineage_clause_id": S,
+    "method": _S,
+    "diff_ops": _S,
+    "diff_text": _S,
+    "lineage_clause_id": _S,
     "is_formatting_only": pa.bool_(),
 }
 _LABEL_TYPES = {
-    "text_sha256": S,
-    "category": S,
-    "severity": S,
-    "rule": S,
-    "matched": S,
-    "regulations": STRINGS,
-    "taxonomy": S,
+    "text_sha256": _S,
+    "category": _S,
+    "severity": _S,
+    "rule": _S,
+    "matched": _S,
+    "regulations": _STRINGS,
+    "taxonomy": _S,
 }
 
 

@@ -84,13 +84,14 @@ class Warehouse:
 
     Each process has one DuckDB instance for its writers (`_instance`); a
     warehouse file is attached to it under a name of its own and made the
-    connection's default database, so SQL names its tables as ever. DuckDB builds the
-    catalog of its built-in functions for every instance it creates: an open
-    as an instance of its own cost about 25 ms here, an ATTACH about 3 ms,
-    which counts in a run with nothing to do (`clausetrail serve` runs many
-    in one process). Closing the last connection to a file detaches it,
-    which checkpoints it and releases its lock, as closing an instance did;
-    a transaction left open is rolled back first.
+    connection's default database, so SQL names its tables as ever. DuckDB
+    builds the catalog of its built-in functions for every instance it
+    creates: an open as an instance of its own cost about 25 ms here, an
+    ATTACH about 3 ms, which counts in a run with nothing to do
+    (`clausetrail serve` runs many in one process). Closing the last
+    connection to a file detaches it, which checkpoints it and releases its
+    lock, as closing an instance did; a transaction left open is rolled back
+    first.
     """
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection, key: str) -> None:
@@ -128,7 +129,7 @@ def _instance() -> duckdb.DuckDBPyConnection:
         # they used until something allocates again; jemalloc's background
         # threads hand it back to the system within seconds (DuckDB's advice
         # since DETACH stopped flushing). Without them, the process held
-        # about 100 MB more after a corpus run (/tmp/s14/rss3.py).
+        # 60-100 MB more between corpus runs.
         _INSTANCE.execute("SET allocator_background_threads = true")
     return _INSTANCE
 
