@@ -101,6 +101,12 @@ class Warehouse:
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._cursor, name)
 
+    def __del__(self) -> None:
+        # a connection dropped without close (an error path) lets the file go
+        # when it is collected, as a DuckDB connection does
+        with suppress(Exception):
+            self.close()
+
     def close(self) -> None:
         cursor, self._cursor = self._cursor, None  # type: ignore[assignment]
         if cursor is None:
@@ -118,7 +124,7 @@ _INSTANCE: duckdb.DuckDBPyConnection | None = None
 # resolved path -> [the name it is attached under, connections open]
 _ATTACHED: dict[str, list] = {}
 _NAMES = itertools.count(1)
-_GUARD = threading.Lock()
+_GUARD = threading.RLock()  # reentrant: a collected connection closes itself (`__del__`)
 
 
 def _instance() -> duckdb.DuckDBPyConnection:
