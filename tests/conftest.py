@@ -87,8 +87,16 @@ def migrated_prefect_home(prefect_harness, tmp_path) -> Path:
 
 
 def is_local_server(process) -> bool:  # a psutil.Process
-    """Whether `process` is a Prefect server `flows.prefect_api` started."""
-    command = process.cmdline()
+    """Whether `process` is a Prefect server `flows.prefect_api` started.
+
+    A process that ended since it was listed (serve's scheduled runs come
+    and go) is not: the server lives as long as the command."""
+    import psutil
+
+    try:
+        command = process.cmdline()
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
     return command[1:3] == ["-m", "flows.prefect_api"] and "--factory" in command
 
 
