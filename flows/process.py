@@ -143,8 +143,7 @@ GC_FIRST_THRESHOLD = 20_000
 def fewer_collections() -> Iterator[None]:
     """Collect garbage less often inside the block (`GC_FIRST_THRESHOLD`),
     then put the thresholds back."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], GC_FIRST_THRESHOLD), *before[1:])
+    before = _raise_first_threshold()
     try:
         yield
     finally:
@@ -159,8 +158,14 @@ def start_worker() -> None:
     the pages the worker shares with its parent), and `GC_FIRST_THRESHOLD`."""
     signals.reset_in_worker()
     gc.freeze()
+    _raise_first_threshold()
+
+
+def _raise_first_threshold() -> tuple[int, int, int]:
+    """Raise the first threshold to at least `GC_FIRST_THRESHOLD`; the thresholds before."""
     before = gc.get_threshold()
     gc.set_threshold(max(before[0], GC_FIRST_THRESHOLD), *before[1:])
+    return before
 
 
 class Pool:
