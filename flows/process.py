@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import itertools
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import SyncClientContext
 from prefect.utilities.annotations import quote
 
 from flows import signals
@@ -185,15 +187,24 @@ class Pool:
     ) -> Iterator[R]:
         """`fn` of each job, in order; at most `ahead` jobs ahead of the consumer.
 
-        The jobs are drawn from `jobs` only as results are taken, so a job's
-        inputs are read shortly before it runs and memory stays bounded.
-        With one worker, or `in_process`, the jobs run in this process.
+        The first `ahead` jobs are submitted at once, so the workers start
+        before the first result is asked for (while Prefect starts the task
+        that takes them); the others are drawn from `jobs` only as results
+        are taken, so a job's inputs are read shortly before it runs and
+        memory stays bounded. With one worker, or `in_process`, the jobs run
+        in this process, as the results are taken.
         """
         if self.workers <= 1 or in_process:
-            yield from map(fn, jobs)
-            return
+            return map(fn, jobs)
         ahead = max(ahead, self.workers)
-        in_flight: deque[Future[R]] = deque()
+        jobs = iter(jobs)
+        executor = self._executor()
+        in_flight = deque(executor.submit(fn, job) for job in itertools.islice(jobs, ahead))
+        return self._results(fn, jobs, in_flight, ahead)
+
+    def _results(
+        self, fn: Callable[[J], R], jobs: Iterator[J], in_flight: deque[Future[R]], ahead: int
+    ) -> Iterator[R]:
         for job in jobs:
             in_flight.append(self._executor().submit(fn, job))
             if len(in_flight) > ahead:
@@ -245,22 +256,36 @@ def _expected_cost(group: BodyGroup) -> tuple[int, int]:
     return (-pdfs, -len(group.jobs))
 
 
+def start_extraction(
+    run: Run, pending: Sequence[Pending], pool: Pool
+) -> tuple[list[BodyGroup], Iterator[list[tuple[str | Unreadable, Extraction | None]]]]:
+    """The extraction jobs of the pending bodies (`body_groups`), the
+    costliest first (`_expected_cost`), and their results, the first few
+    jobs already in the pool (`Pool.stream`)."""
+    groups = sorted(body_groups(run, pending), key=_expected_cost)
+    ahead = 2 * pool.workers + 2
+    results = pool.stream(read_group, groups, ahead, in_process=len(pending) < POOL_THRESHOLD)
+    return groups, results
+
+
 @task(name="extract-pending", cache_policy=NO_CACHE)
-def extract_pending(run: Run, pending: Sequence[Pending], pool: Pool) -> int:
-    """Extract the pending bodies; returns how many were really extracted.
+def extract_pending(
+    run: Run,
+    groups: Sequence[BodyGroup],
+    results: Iterator[list[tuple[str | Unreadable, Extraction | None]]],
+) -> int:
+    """Record the extraction jobs' results (`start_extraction`); returns how
+    many bodies were really extracted.
 
     The bodies are split into jobs of one document and setting
     (`body_groups`, `read_group`): every body is fingerprinted, and only the
     first body of each visible text not already extracted is extracted. A
     body whose text was known reuses that extraction's row (from its job or
-    the warehouse). The jobs stream through the pool, the costliest first
-    (`_expected_cost`), a few ahead; results are committed every `CHUNK`
-    bodies while the workers go on, so no worker waits for a commit or for
-    the last job of a batch.
+    the warehouse). The jobs stream through the pool, the costliest first,
+    a few ahead; results are committed every `CHUNK` bodies while the
+    workers go on, so no worker waits for a commit or for the last job of a
+    batch.
     """
-    groups = sorted(body_groups(run, pending), key=_expected_cost)
-    ahead = 2 * pool.workers + 2
-    results = pool.stream(read_group, groups, ahead, in_process=len(pending) < POOL_THRESHOLD)
     extracted = 0
     outcomes: list[tuple[Pending, str, Extraction | None]] = []
     for group, result in run.track(
@@ -514,25 +539,34 @@ def document_jobs(
             )
 
 
+def start_builds(
+    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]], pool: Pool
+) -> Iterator[BuiltDocument]:
+    """The changed documents' builds, in registry order, the first few
+    already in the pool (`Pool.stream`): enough jobs in flight to keep the
+    workers busy while a batch is written."""
+    ahead = DOCUMENT_BATCH + 2 * pool.workers
+    return pool.stream(build_document, document_jobs(run, changed), ahead)
+
+
 @task(name="rebuild-versions", cache_policy=NO_CACHE)
 def rebuild_versions(
-    run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]], pool: Pool
+    run: Run,
+    changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]],
+    built: Iterator[BuiltDocument],
 ) -> int:
-    """Rebuild versions and clause history of each changed document.
+    """Load the versions and clause history of each changed document from
+    its build (`start_builds`).
 
-    Documents are built in the pool, a few ahead of the parent, and loaded in
-    batches of `DOCUMENT_BATCH`, one transaction each. Clause numbers are
-    fixed in registry order as the builds come back, so the ids are those of
-    a build of one document after another.
+    Builds are loaded in batches of `DOCUMENT_BATCH`, one transaction each.
+    Clause numbers are fixed in registry order as the builds come back, so
+    the ids are those of a build of one document after another.
     """
     if run.next_clause_number is None:  # read once per run, then carried
         run.next_clause_number = clause_store.next_clause_number(run.con)
     # labels of an older taxonomy go before the builds insert this one's
     clause_store.prune_labels(run.con)
     batch: list[load.DocumentBuild] = []
-    # enough jobs in flight to keep the workers busy while a batch is written
-    ahead = DOCUMENT_BATCH + 2 * pool.workers
-    built = pool.stream(build_document, document_jobs(run, changed), ahead)
     for result in run.track(built, "documents", len(changed)):
         base = run.next_clause_number
         check_real(base)
@@ -572,6 +606,14 @@ def process(settings: Settings | None = None) -> dict[str, int]:
         return dict(run.counts)
 
 
+def shared_client() -> AbstractContextManager[SyncClientContext]:
+    """The Prefect API client for this run's tasks, entered before each task:
+    a task started outside a flow run (`process.fn`) would make its own, with
+    its own SSL context (about 0.07 s of the parent's time); in a flow run,
+    or once entered, it is the one already in use."""
+    return SyncClientContext.get_or_create()
+
+
 def process_changes(
     run: Run, settings: Settings, heads: Mapping[str, str]
 ) -> list[tuple[DocumentSpec, str, str, list[load.PageCapture]]]:
@@ -580,14 +622,18 @@ def process_changes(
     more (a body the raw store cannot give back stays pending), the inputs'
     watermark (over the documents' `heads`) is recorded for the next run."""
     pool: Pool | None = None
-    try:
+    with ExitStack() as stack:
+        stack.callback(lambda: pool and pool.close())
         states = capture_states(run)
         # the body list is read only when a capture waits for its extraction
         pending = pending_bodies(run) if any(s.unextracted for s in states.values()) else []
         if pending:
             pool = Pool(settings.workers)
-            # quoted: Prefect would otherwise walk every element looking for futures
-            extract_pending(run, quote(pending), pool)
+            # the first jobs are in the pool before the task starts; quoted:
+            # Prefect would otherwise walk every element looking for futures
+            groups, results = start_extraction(run, pending, pool)
+            stack.enter_context(shared_client())
+            extract_pending(run, quote(groups), quote(results))
             states = capture_states(run)
         built = load.built_inputs(run.con)
         inputs = document_inputs(run, states)
@@ -603,10 +649,9 @@ def process_changes(
         ]
         if changed:
             pool = pool or Pool(settings.workers)
-            rebuild_versions(run, quote(changed), pool)
-    finally:
-        if pool is not None:
-            pool.close()
+            builds = start_builds(run, changed, pool)
+            stack.enter_context(shared_client())
+            rebuild_versions(run, quote(changed), quote(builds))
     if not any(s.unextracted for s in states.values()):
         load.record_watermark(run.con, load.input_watermark(run.con, heads), utcnow())
     return changed

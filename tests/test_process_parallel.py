@@ -10,6 +10,7 @@ to a one-worker run's.
 from __future__ import annotations
 
 import gc
+import time
 
 import pytest
 from crash_driver import table_digests
@@ -88,3 +89,33 @@ def test_fewer_collections_puts_the_thresholds_back():
         assert gc.get_threshold()[0] == process_mod.GC_FIRST_THRESHOLD
         raise RuntimeError("the block fails")
     assert gc.get_threshold() == before
+
+
+def _mark_started(path):
+    path.touch()
+    return path.name
+
+
+def test_a_pool_stream_starts_its_first_jobs_before_a_result_is_asked_for(tmp_path):
+    # the first jobs run while Prefect starts the task that takes the results
+    pool = process_mod.Pool(2)
+    paths = [tmp_path / f"job-{i}" for i in range(5)]
+    try:
+        results = pool.stream(_mark_started, paths, ahead=3)
+        started = [p for p in paths if p.exists()]
+        deadline = time.monotonic() + 30
+        while len(started) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            started = [p for p in paths if p.exists()]
+        assert started == paths[:3]  # `ahead` jobs, no more, before any result is taken
+        assert list(results) == [p.name for p in paths]
+    finally:
+        pool.close()
+
+
+def test_in_process_streams_run_nothing_until_asked(tmp_path):
+    paths = [tmp_path / f"job-{i}" for i in range(3)]
+    results = process_mod.Pool(1).stream(_mark_started, paths, ahead=3)
+    assert not any(p.exists() for p in paths)
+    assert next(results) == "job-0"
+    assert [p.exists() for p in paths] == [True, False, False]
