@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -170,6 +170,51 @@ def _raise_first_threshold() -> tuple[int, int, int]:
     return before
 
 
+class Stream(Iterator[R], Generic[R]):
+    """The results of `fn` over jobs, in order, from a process pool.
+
+    The first `ahead` jobs are submitted at once, so the workers start before
+    the first result is asked for (while Prefect starts the task that takes
+    them); then one more each time a result is taken. Jobs are drawn from
+    `jobs` only then, so a job's inputs are read shortly before it runs and
+    memory stays bounded. Once the `last` stream of a pool has handed over
+    its final result, the workers are told to exit, which they do while the
+    parent goes on. Without an executor, each job runs in this process when
+    its result is taken.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[J], R],
+        jobs: Iterable[J],
+        ahead: int,
+        executor: ProcessPoolExecutor | None,
+        *,
+        last: bool = False,
+    ) -> None:
+        self._fn = fn
+        self._jobs = iter(jobs)
+        self._executor = executor
+        self._last = last
+        self._in_flight: deque[Future[R]] = deque()
+        if executor is not None:
+            for job in itertools.islice(self._jobs, ahead):
+                self._in_flight.append(executor.submit(fn, job))
+
+    def __next__(self) -> R:
+        if self._executor is None:
+            return self._fn(next(self._jobs))
+        if not self._in_flight:
+            raise StopIteration
+        first = self._in_flight.popleft()
+        for job in itertools.islice(self._jobs, 1):
+            self._in_flight.append(self._executor.submit(self._fn, job))
+        result = first.result()
+        if self._last and not self._in_flight:
+            self._executor.shutdown(wait=False)
+        return result
+
+
 class Pool:
     """One process pool per run (extraction and builds are CPU-bound), or none for 1 worker."""
 
@@ -183,34 +228,22 @@ class Pool:
         return self._pool
 
     def stream(
-        self, fn: Callable[[J], R], jobs: Iterable[J], ahead: int, *, in_process: bool = False
-    ) -> Iterator[R]:
-        """`fn` of each job, in order; at most `ahead` jobs ahead of the consumer.
+        self,
+        fn: Callable[[J], R],
+        jobs: Iterable[J],
+        ahead: int,
+        *,
+        in_process: bool = False,
+        last: bool = False,
+    ) -> Stream[R]:
+        """`fn` of each job, in order (`Stream`); at most `ahead` jobs in flight.
 
-        The first `ahead` jobs are submitted at once, so the workers start
-        before the first result is asked for (while Prefect starts the task
-        that takes them); the others are drawn from `jobs` only as results
-        are taken, so a job's inputs are read shortly before it runs and
-        memory stays bounded. With one worker, or `in_process`, the jobs run
-        in this process, as the results are taken.
+        With one worker, or `in_process`, the jobs run in this process, as
+        the results are taken. After the `last` stream the pool takes no job.
         """
         if self.workers <= 1 or in_process:
-            return map(fn, jobs)
-        ahead = max(ahead, self.workers)
-        jobs = iter(jobs)
-        executor = self._executor()
-        in_flight = deque(executor.submit(fn, job) for job in itertools.islice(jobs, ahead))
-        return self._results(fn, jobs, in_flight, ahead)
-
-    def _results(
-        self, fn: Callable[[J], R], jobs: Iterator[J], in_flight: deque[Future[R]], ahead: int
-    ) -> Iterator[R]:
-        for job in jobs:
-            in_flight.append(self._executor().submit(fn, job))
-            if len(in_flight) > ahead:
-                yield in_flight.popleft().result()
-        while in_flight:
-            yield in_flight.popleft().result()
+            return Stream(fn, jobs, 0, None)
+        return Stream(fn, jobs, max(ahead, self.workers), self._executor(), last=last)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -258,7 +291,7 @@ def _expected_cost(group: BodyGroup) -> tuple[int, int]:
 
 def start_extraction(
     run: Run, pending: Sequence[Pending], pool: Pool
-) -> tuple[list[BodyGroup], Iterator[list[tuple[str | Unreadable, Extraction | None]]]]:
+) -> tuple[list[BodyGroup], Stream[list[tuple[str | Unreadable, Extraction | None]]]]:
     """The extraction jobs of the pending bodies (`body_groups`), the
     costliest first (`_expected_cost`), and their results, the first few
     jobs already in the pool (`Pool.stream`)."""
@@ -268,11 +301,11 @@ def start_extraction(
     return groups, results
 
 
-@task(name="extract-pending", cache_policy=NO_CACHE)
+@task(name="extract-pending", cache_policy=NO_CACHE, persist_result=False)
 def extract_pending(
     run: Run,
     groups: Sequence[BodyGroup],
-    results: Iterator[list[tuple[str | Unreadable, Extraction | None]]],
+    results: Stream[list[tuple[str | Unreadable, Extraction | None]]],
 ) -> int:
     """Record the extraction jobs' results (`start_extraction`); returns how
     many bodies were really extracted.
@@ -541,19 +574,21 @@ def document_jobs(
 
 def start_builds(
     run: Run, changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]], pool: Pool
-) -> Iterator[BuiltDocument]:
+) -> Stream[BuiltDocument]:
     """The changed documents' builds, in registry order, the first few
     already in the pool (`Pool.stream`): enough jobs in flight to keep the
     workers busy while a batch is written."""
     ahead = DOCUMENT_BATCH + 2 * pool.workers
-    return pool.stream(build_document, document_jobs(run, changed), ahead)
+    # the builds are the run's last jobs: the workers exit while the parent
+    # loads the last batch
+    return pool.stream(build_document, document_jobs(run, changed), ahead, last=True)
 
 
-@task(name="rebuild-versions", cache_policy=NO_CACHE)
+@task(name="rebuild-versions", cache_policy=NO_CACHE, persist_result=False)
 def rebuild_versions(
     run: Run,
     changed: Sequence[tuple[DocumentSpec, str, str, list[load.PageCapture]]],
-    built: Iterator[BuiltDocument],
+    built: Stream[BuiltDocument],
 ) -> int:
     """Load the versions and clause history of each changed document from
     its build (`start_builds`).
@@ -633,7 +668,7 @@ def process_changes(
             # Prefect would otherwise walk every element looking for futures
             groups, results = start_extraction(run, pending, pool)
             stack.enter_context(shared_client())
-            extract_pending(run, quote(groups), quote(results))
+            extract_pending(quote(run), quote(groups), quote(results))
             states = capture_states(run)
         built = load.built_inputs(run.con)
         inputs = document_inputs(run, states)
@@ -651,7 +686,7 @@ def process_changes(
             pool = pool or Pool(settings.workers)
             builds = start_builds(run, changed, pool)
             stack.enter_context(shared_client())
-            rebuild_versions(run, quote(changed), quote(builds))
+            rebuild_versions(quote(run), quote(changed), quote(builds))
     if not any(s.unextracted for s in states.values()):
         load.record_watermark(run.con, load.input_watermark(run.con, heads), utcnow())
     return changed

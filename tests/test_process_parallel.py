@@ -119,3 +119,20 @@ def test_in_process_streams_run_nothing_until_asked(tmp_path):
     assert not any(p.exists() for p in paths)
     assert next(results) == "job-0"
     assert [p.exists() for p in paths] == [True, False, False]
+
+
+def test_after_the_last_stream_hands_over_its_results_the_pool_takes_no_job(tmp_path):
+    # the workers exit while the parent loads the last batch
+    pool = process_mod.Pool(2)
+    paths = [tmp_path / f"job-{i}" for i in range(4)]
+    try:
+        first = pool.stream(_mark_started, paths[:2], ahead=2)
+        assert list(first) == ["job-0", "job-1"]
+        last = pool.stream(_mark_started, paths[2:], ahead=2, last=True)
+        assert next(last) == "job-2"
+        assert next(last) == "job-3"
+        with pytest.raises(RuntimeError, match="shutdown"):
+            pool._executor().submit(_mark_started, tmp_path / "late")
+        assert list(last) == []
+    finally:
+        pool.close()
