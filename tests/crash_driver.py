@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,6 +181,9 @@ def _install(kill: _KillPoint) -> None:
     backfill_mod.fetch_archived = _Submitter()
     process_mod.extract_pending = _unquoted(process_mod.extract_pending.fn)
     process_mod.rebuild_versions = _unquoted(process_mod.rebuild_versions.fn)
+    # the bodies need no Prefect client: making one would start Prefect's
+    # ephemeral server, which a SIGKILL of this process leaves running
+    process_mod.shared_client = nullcontext
 
     real_replace = os.replace
 

@@ -18,9 +18,11 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import duckdb
+import psutil
 import pytest
 from conftest import is_local_server
 from crash_driver import table_digests
@@ -82,6 +84,7 @@ def _run_and_kill(data_dir: Path, sources: Path, base: str, point: str, at: int)
             if time.monotonic() > deadline:
                 pytest.fail(f"kill point {point}#{at} never reached")
             time.sleep(0.02)
+        started = psutil.Process(proc.pid).children(recursive=True)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -89,6 +92,15 @@ def _run_and_kill(data_dir: Path, sources: Path, base: str, point: str, at: int)
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    # nothing the killed run started lives on (pool workers see their parent
+    # go; a Prefect server it had started would serve on, orphaned, for good)
+    _gone, alive = psutil.wait_procs(started, timeout=30)
+    left = []
+    for child in alive:
+        with suppress(psutil.NoSuchProcess):
+            left.append(" ".join(child.cmdline()[:6]))
+            child.kill()
+    assert not left, f"the killed run left processes behind: {left}"
     return ready.read_text()
 
 
