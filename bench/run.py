@@ -252,15 +252,6 @@ def render_table(report: dict[str, Any]) -> str:
             shown = _fmt(value)
         mark = "" if key not in met else ("yes" if met[key] else "**no**")
         lines.append(f"| {label} (`{key}`) | {shown} | {target} | {mark} |")
-    spd = res["speed"]
-    if spd.get("pace_s_before") is not None and spd.get("pace_s_after") is not None:
-        lines += [
-            "",
-            f"Machine pace (`bench.speed.pace`, a fixed pure-Python loop, lower is faster; "
-            f"this machine's speed moves by a third within an hour): "
-            f"{spd['pace_s_before']} s before the corpus runs, {spd['pace_s_after']} s "
-            "after the timed ones. Compare speed figures of two tables only at a like pace.",
-        ]
     lines += [
         "",
         f"Synthetic warehouse: {rows['documents']:,} documents, {rows['versions']:,} versions, "
@@ -269,6 +260,7 @@ def render_table(report: dict[str, Any]) -> str:
         f"Parquet export {syn['export_mb']} MB in {syn['export_files']} files). "
         "Query times are medians of warm runs.",
     ]
+    spd = res["speed"]
     if spd.get("memory"):
         lines += ["", "| share of the corpus | snapshots | RSS after (MB) | peak RSS (MB) |"]
         lines.append("| ---: | ---: | ---: | ---: |")

@@ -41,11 +41,6 @@ With profiling on, one more 1-worker run under cProfile says where the time
 goes, by stage (`profile_s`; cProfile slows the run, so shares matter, not
 seconds).
 
-The machine's pace (`pace`: a fixed pure-Python loop, best of 3) is taken
-before the corpus runs and after the timed ones (`pace_s_before`,
-`pace_s_after`): this machine's speed moves by a third within an hour, so a
-figure is comparable with another only at a like pace.
-
 A missing corpus prints a message and exits 0.
 """
 
@@ -76,24 +71,6 @@ RERUNS = 5  # immediate re-runs; the median one is reported
 RERUN_TARGET = 0.02
 SNAPSHOTS_PER_S_TARGET = 100.0
 FLAT_MEMORY_TOLERANCE = 1.25  # RSS after the whole corpus / after its first quarter
-
-
-PACE_LOOPS = 2_000_000  # iterations of the fixed loop that `pace` times
-
-
-def pace(loops: int = PACE_LOOPS, repeats: int = 3) -> float:
-    """Seconds this machine takes, at this moment, for a fixed pure-Python
-    loop (the best of `repeats`): not a figure of clausetrail, but of the
-    machine, whose speed moves by a third within an hour here. Taken before
-    and after the timed runs, it says how fast the machine was while they ran."""
-    best = math.inf
-    for _ in range(repeats):
-        started = time.perf_counter()
-        total = 0
-        for i in range(loops):
-            total += i * i
-        best = min(best, time.perf_counter() - started)
-    return round(best, 4)
 
 
 class CorpusAbsent(Exception):
@@ -416,7 +393,6 @@ def measure_speed(
     base = Path(tempfile.mkdtemp(prefix="clausetrail-speed-")) if own_dir else Path(work_dir)
     result: dict[str, Any] = {
         "corpus": str(corpus),
-        "pace_s_before": pace(),
         "prefect_startup_s": startup_s,
         "called_as": "process.fn(settings) (tasks report to an ephemeral Prefect API)",
         "runs": {},
@@ -473,7 +449,6 @@ def measure_speed(
                 result["rerun_ratio"] = round(rerun_s / seconds, 4)
             result["runs"][str(n)] = run
             result[f"snapshots_per_s_{n}_worker{'s' if n > 1 else ''}"] = run["snapshots_per_s"]
-        result["pace_s_after"] = pace()
         result["snapshots"] = result["runs"][str(workers[0])]["snapshots"]
         result["peak_rss_mb"] = _mb(max(peaks))
         copies = archive_noise_copies(corpus) if noise_copies is None else noise_copies
