@@ -656,14 +656,13 @@ def process_changes(
     moved; returns those documents. Once nothing waits for an extraction any
     more (a body the raw store cannot give back stays pending), the inputs'
     watermark (over the documents' `heads`) is recorded for the next run."""
-    pool: Pool | None = None
     with ExitStack() as stack:
-        stack.callback(lambda: pool and pool.close())
+        pool = Pool(settings.workers)  # its processes start with its first stream
+        stack.callback(pool.close)
         states = capture_states(run)
         # the body list is read only when a capture waits for its extraction
         pending = pending_bodies(run) if any(s.unextracted for s in states.values()) else []
         if pending:
-            pool = Pool(settings.workers)
             # the first jobs are in the pool before the task starts; quoted:
             # Prefect would otherwise walk every element looking for futures
             groups, results = start_extraction(run, pending, pool)
@@ -683,7 +682,6 @@ def process_changes(
             for spec, document_id in moved
         ]
         if changed:
-            pool = pool or Pool(settings.workers)
             builds = start_builds(run, changed, pool)
             stack.enter_context(shared_client())
             rebuild_versions(quote(run), quote(changed), quote(builds))
