@@ -66,7 +66,7 @@ from typing import Any
 import psutil
 
 FRACTIONS = (0.25, 0.5, 1.0)
-REPEATS = 3  # runs per worker count; the median one is reported
+REPEATS = 5  # runs per worker count; the median one is reported
 RERUNS = 5  # immediate re-runs; the median one is reported
 RERUN_TARGET = 0.02
 SNAPSHOTS_PER_S_TARGET = 100.0
